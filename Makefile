@@ -1,0 +1,44 @@
+# socfw — two entry points for a fresh Debian machine (see README.md):
+#   make run    install, build, bring up the lab with socfwd inline, follow its log
+#   make test   install, build, run every test (unit tests, then the lab tests)
+SHELL := /bin/bash
+SWIFT ?= swift
+LAB_NAME ?= socfw-lab
+MODE ?= router
+BIN := .build/release
+
+.PHONY: deps build run test unit-test lab-test bench clean
+
+deps:
+	@Scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c release
+
+# Follows the log until Ctrl-C, then takes the lab down again.
+run: build
+	@Scripts/lab up --mode $(MODE) --name $(LAB_NAME)
+	@trap 'echo; Scripts/lab down --name $(LAB_NAME)' EXIT INT TERM; \
+	  eval "$$(Scripts/lab env --name $(LAB_NAME))"; \
+	  echo "following $$LAB_LOG (Ctrl-C stops socfwd and removes the lab)"; \
+	  tail -n +1 -f "$$LAB_LOG" || true
+
+# Unit tests and lab tests share one release build (no @testable imports).
+unit-test:
+	$(SWIFT) test -c release
+
+lab-test:
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd python3 -m pytest -v -p no:cacheprovider Tests/lab
+
+test: deps
+	@Scripts/install-deps --test
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd python3 -m pytest -v -p no:cacheprovider Tests/lab
+
+bench: build
+	Scripts/bench pipeline
+	Scripts/bench queue
+
+clean:
+	rm -rf .build

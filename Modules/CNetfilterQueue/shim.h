@@ -1,0 +1,1 @@
+#include <libnetfilter_queue/libnetfilter_queue.h>

@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering (see Docs/architecture.md):
+//   SocfwWire, SocfwCapture  — pure Swift, no dependencies: packet views, pcap/pcapng.
+//   SocfwCore                — pure Swift: config, rules, pipeline, verdicts, EVE output.
+//   SocfwKernel              — the thin kernel-facing layer (NFQUEUE, nftables, AF_PACKET).
+//   socfwd, socfw-bench      — executables.
+let package = Package(
+    name: "socfw",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "socfwd", targets: ["socfwd"]),
+        .executable(name: "socfw-bench", targets: ["socfw-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "SocfwWire"),
+        .target(name: "SocfwCapture"),
+        .target(
+            name: "SocfwCore",
+            dependencies: ["SocfwWire", "SocfwCapture", .product(name: "Yams", package: "Yams")]
+        ),
+        .systemLibrary(name: "CNetfilterQueue", path: "Modules/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
+                       providers: [.apt(["libnetfilter-queue-dev"])]),
+        .systemLibrary(name: "CMnl", path: "Modules/CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNftnl", path: "Modules/CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+        .systemLibrary(name: "CNftables", path: "Modules/CNftables", pkgConfig: "libnftables",
+                       providers: [.apt(["libnftables-dev"])]),
+        .target(
+            name: "CSocfwNetlink",
+            dependencies: ["CNetfilterQueue", "CMnl", "CNftnl"]
+        ),
+        .target(
+            name: "SocfwKernel",
+            dependencies: [
+                "SocfwCore", "CSocfwNetlink", "CNftables",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "socfwd",
+            dependencies: [
+                "SocfwCore", "SocfwKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "socfw-bench", dependencies: ["SocfwCore"]),
+        .testTarget(name: "SocfwWireTests", dependencies: ["SocfwWire"]),
+        .testTarget(name: "SocfwCaptureTests", dependencies: ["SocfwCapture"]),
+        .testTarget(name: "SocfwCoreTests", dependencies: ["SocfwCore"]),
+    ]
+)

@@ -1,0 +1,135 @@
+import Foundation
+import SocfwWire
+
+/// Formats events as Suricata EVE JSON lines (same field names, so Filebeat's
+/// Suricata module, EveBox or Splunk read them unchanged).
+///
+/// * ALERT / LOG rule matches: `event_type: "alert"`, `alert.action: "allowed"`.
+/// * Dropped or rejected packets: `event_type: "drop"` with the `drop` object
+///   Suricata writes, plus the `alert` object of the rule that decided (as
+///   Suricata does with `drop.alerts: yes`), `alert.action: "blocked"`.
+public enum EveJSON {
+    public static func line(for event: Event) -> String {
+        let p = event.packet
+        var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\""
+        s += ",\"flow_id\":\(event.flowID)"
+        s += ",\"event_type\":\"\(event.kind == .drop ? "drop" : "alert")\""
+        if p.ipVersion != 0 {
+            s += ",\"src_ip\":\"\(p.source)\""
+            if hasPorts(p) { s += ",\"src_port\":\(p.sourcePort)" }
+            s += ",\"dest_ip\":\"\(p.destination)\""
+            if hasPorts(p) { s += ",\"dest_port\":\(p.destinationPort)" }
+            s += ",\"proto\":\"\(protoName(p.l4Protocol))\""
+            if p.l4Parsed && (p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6) {
+                s += ",\"icmp_type\":\(p.icmpType),\"icmp_code\":\(p.icmpCode)"
+            }
+        }
+        if event.kind == .drop {
+            s += ",\"drop\":{\"len\":\(p.ipLength),\"ttl\":\(p.ttl),\"tos\":\(Int(p.dscp) << 2)"
+            if p.l4Protocol == IPProtocolNumber.tcp && p.l4Parsed {
+                let f = p.tcpFlags
+                s += ",\"tcpseq\":\(p.tcpSequence),\"tcpack\":\(p.tcpAcknowledgement),\"tcpwin\":\(p.tcpWindow)"
+                s += ",\"syn\":\(f.contains(.syn)),\"ack\":\(f.contains(.ack)),\"psh\":\(f.contains(.psh))"
+                s += ",\"rst\":\(f.contains(.rst)),\"urg\":\(f.contains(.urg)),\"fin\":\(f.contains(.fin))"
+            }
+            s += ",\"verdict\":\"\(event.verdict.name)\""
+            s += ",\"reason\":\"\(escape(event.ruleName != nil ? "rules" : (event.reason ?? "rules")))\"}"
+        }
+        if let id = event.ruleID, let name = event.ruleName, let action = event.ruleAction {
+            let blocked = event.kind == .drop
+            let category: String
+            let severity: Int
+            switch action {
+            case .alert: category = "Alert rule"; severity = 2
+            case .log: category = "Log rule"; severity = 3
+            case .drop, .reject: category = "Filter rule"; severity = 3
+            case .allow: category = "Filter rule"; severity = 3
+            }
+            s += ",\"alert\":{\"action\":\"\(blocked ? "blocked" : "allowed")\",\"gid\":1,\"signature_id\":\(id)"
+            s += ",\"rev\":1,\"signature\":\"\(escape(name))\",\"category\":\"\(category)\",\"severity\":\(severity)}"
+        }
+        s += "}"
+        return s
+    }
+
+    static func hasPorts(_ p: PacketSummary) -> Bool {
+        p.l4Parsed && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
+    }
+
+    /// Protocol names as Suricata prints them.
+    public static func protoName(_ n: UInt8) -> String {
+        switch n {
+        case IPProtocolNumber.tcp: return "TCP"
+        case IPProtocolNumber.udp: return "UDP"
+        case IPProtocolNumber.icmp: return "ICMP"
+        case IPProtocolNumber.icmpv6: return "IPv6-ICMP"
+        case 47: return "GRE"
+        case 132: return "SCTP"
+        default: return String(n)
+        }
+    }
+
+    /// `2026-11-25T12:56:10.123456+0000`, Suricata's format, in UTC.
+    public static func timestamp(_ nanoseconds: Int64) -> String {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        let micros = Int((nanoseconds % 1_000_000_000) / 1000)
+        var tm = tm()
+        gmtime_r(&seconds, &tm)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        let us = String(micros)
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
+            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2))."
+            + String(repeating: "0", count: 6 - us.count) + us + "+0000"
+    }
+
+    /// JSON string escaping (RFC 8259 §7).
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where ch.value < 0x20:
+                let hex = String(ch.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+/// Appends EVE lines to a file through a buffered stdio stream. Owned by one
+/// thread (the offline loop or the output thread).
+public final class EveWriter {
+    private let file: UnsafeMutablePointer<FILE>
+    public let path: String
+    public private(set) var written: UInt64 = 0
+
+    public init(path: String) throws(ConfigError) {
+        guard let f = fopen(path, "a") else {
+            throw ConfigError(file: path, message: "cannot open EVE output: \(String(cString: strerror(errno)))")
+        }
+        setvbuf(f, nil, _IOFBF, 1 << 16)
+        self.file = f
+        self.path = path
+    }
+
+    public func write(_ event: Event) {
+        var line = EveJSON.line(for: event)
+        line += "\n"
+        fputs(line, file)
+        written += 1
+    }
+
+    public func flush() { fflush(file) }
+
+    deinit { fclose(file) }
+}

@@ -1,0 +1,77 @@
+import SocfwWire
+
+/// Something the engine reports about a packet: a LOG or ALERT rule that
+/// matched, or a packet it dropped or rejected. Carried from the workers to
+/// the output thread through a bounded queue.
+public struct Event: Sendable {
+    public enum Kind: String, Sendable {
+        /// An ALERT rule matched.
+        case alert
+        /// A LOG rule matched.
+        case log
+        /// The packet was dropped or rejected.
+        case drop
+    }
+
+    public var kind: Kind
+    public var timestampNanoseconds: Int64
+    public var packet: PacketSummary
+    public var verdict: Verdict
+    /// The rule behind the event; nil for the default action or a malformed packet.
+    public var ruleID: Int?
+    public var ruleName: String?
+    public var ruleAction: RuleAction?
+    /// Why a packet without a rule was dropped, e.g. "default_action" or a
+    /// wire error counter name.
+    public var reason: String?
+
+    public init(kind: Kind, timestampNanoseconds: Int64, packet: PacketSummary, verdict: Verdict,
+                ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil) {
+        self.kind = kind
+        self.timestampNanoseconds = timestampNanoseconds
+        self.packet = packet
+        self.verdict = verdict
+        self.ruleID = ruleID
+        self.ruleName = ruleName
+        self.ruleAction = ruleAction
+        self.reason = reason
+    }
+
+    /// A flow id that is the same for both directions of a connection, as
+    /// EVE's `flow_id` is. Kept below 2^53 so JSON readers keep it exact.
+    public var flowID: UInt64 { FlowKey(packet).hash & ((1 << 51) - 1) }
+}
+
+/// Direction-independent flow identity (addresses and ports sorted).
+public struct FlowKey: Hashable, Sendable {
+    public var lowAddress: IPAddress
+    public var highAddress: IPAddress
+    public var lowPort: UInt16
+    public var highPort: UInt16
+    public var protocolNumber: UInt8
+
+    public init(_ p: PacketSummary) {
+        if p.source < p.destination || (p.source == p.destination && p.sourcePort <= p.destinationPort) {
+            lowAddress = p.source; lowPort = p.sourcePort; highAddress = p.destination; highPort = p.destinationPort
+        } else {
+            lowAddress = p.destination; lowPort = p.destinationPort; highAddress = p.source; highPort = p.sourcePort
+        }
+        protocolNumber = p.l4Protocol
+    }
+
+    /// 64-bit mix (splitmix64 finaliser) of the fields; stable across runs,
+    /// unlike `Hasher`.
+    public var hash: UInt64 {
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9e37_79b9_7f4a_7c15
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+        var h = mix(lowAddress.high ^ UInt64(protocolNumber) << 56)
+        h = mix(h ^ lowAddress.low)
+        h = mix(h ^ highAddress.high)
+        h = mix(h ^ highAddress.low)
+        return mix(h ^ UInt64(lowPort) << 16 ^ UInt64(highPort))
+    }
+}

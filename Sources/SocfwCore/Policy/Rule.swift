@@ -1,0 +1,85 @@
+import SocfwWire
+
+/// Packet fields a condition can test.
+public enum RuleField: String, CaseIterable, Sendable {
+    case srcIP = "src_ip"
+    case dstIP = "dst_ip"
+    case srcPort = "src_port"
+    case dstPort = "dst_port"
+    case `protocol` = "protocol"
+}
+
+public enum RuleOperator: String, CaseIterable, Sendable {
+    case eq, ne, gt, lt, `in`, cidr
+}
+
+/// One condition, compiled at load time into the form it is tested in.
+public enum Condition: Equatable, Sendable {
+    /// The address is (or, negated, is not) inside one of the prefixes.
+    case address(source: Bool, prefixes: [IPPrefix], negated: Bool)
+    /// The port lies (or, negated, does not lie) in one of the ranges.
+    /// Only TCP and UDP packets have ports: on others the condition is false.
+    case port(source: Bool, ranges: [ClosedRange<UInt16>], negated: Bool)
+    case protocolNumber(numbers: [UInt8], negated: Bool)
+
+    /// Whether the packet satisfies the condition.
+    @inlinable
+    public func matches(_ p: PacketSummary) -> Bool {
+        switch self {
+        case let .address(source, prefixes, negated):
+            let a = source ? p.source : p.destination
+            var hit = false
+            for prefix in prefixes where prefix.contains(a) { hit = true; break }
+            return hit != negated
+        case let .port(source, ranges, negated):
+            guard p.l4Parsed, p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp else {
+                return false
+            }
+            let port = source ? p.sourcePort : p.destinationPort
+            var hit = false
+            for r in ranges where r.contains(port) { hit = true; break }
+            return hit != negated
+        case let .protocolNumber(numbers, negated):
+            return numbers.contains(p.l4Protocol) != negated
+        }
+    }
+}
+
+/// A filter rule as loaded from a rules file.
+public struct Rule: Equatable, Sendable {
+    public var name: String
+    /// Stable numeric id for events (EVE `signature_id`): the rule's `id`
+    /// when given, otherwise derived from its name.
+    public var id: Int
+    public var action: RuleAction
+    /// Lower numbers are evaluated first; ties keep file order.
+    public var priority: Int
+    public var enabled: Bool
+    public var conditions: [Condition]
+    /// Where the rule was defined, for messages: `file:line`.
+    public var origin: String
+
+    public init(name: String, id: Int? = nil, action: RuleAction, priority: Int = 0, enabled: Bool = true,
+                conditions: [Condition], origin: String = "") {
+        self.name = name
+        self.id = id ?? Rule.derivedID(name: name)
+        self.action = action
+        self.priority = priority
+        self.enabled = enabled
+        self.conditions = conditions
+        self.origin = origin
+    }
+
+    @inlinable
+    public func matches(_ p: PacketSummary) -> Bool {
+        for c in conditions where !c.matches(p) { return false }
+        return true
+    }
+
+    /// FNV-1a of the name, folded into 1...2^31-1 so it reads as a Suricata sid.
+    static func derivedID(name: String) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return Int(h & 0x7fff_ffff) | 1
+    }
+}

@@ -1,0 +1,145 @@
+import SocfwWire
+
+/// The outcome of evaluating the rules for one packet.
+public struct RuleDecision: Equatable, Sendable {
+    public var verdict: Verdict
+    /// Index (into `RuleSet.rules`) of the terminal rule that decided, or -1
+    /// when the default action applied.
+    public var ruleIndex: Int
+}
+
+/// An immutable, compiled rule set: enabled rules in evaluation order, their
+/// conditions flattened into contiguous pools so evaluation touches no
+/// reference counts and allocates nothing. Swapped whole on reload.
+public final class RuleSet: Sendable {
+    /// Enabled rules, sorted by priority (ties keep load order).
+    public let rules: [Rule]
+    public let defaultAction: RuleAction
+    /// Rules given in the files, including disabled ones.
+    public let loadedCount: Int
+
+    private let compiledRules: [CompiledRule]
+    private let conditions: [CompiledCondition]
+    private let prefixes: [IPPrefix]
+    private let portRanges: [PortRange]
+    private let protocols: [UInt8]
+
+    struct CompiledRule {
+        var firstCondition: Int32
+        var conditionCount: Int32
+        var terminal: Bool
+        var verdict: Verdict
+    }
+
+    struct PortRange { var low: UInt16; var high: UInt16 }
+
+    struct CompiledCondition {
+        enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto }
+        var kind: Kind
+        var negated: Bool
+        var first: Int32
+        var count: Int32
+    }
+
+    public init(rules allRules: [Rule], defaultAction: RuleAction) {
+        precondition(defaultAction.isTerminal, "default action must be terminal")
+        let ordered = allRules.enumerated()
+            .filter { $0.element.enabled }
+            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+            .map(\.element)
+        var compiledRules: [CompiledRule] = []
+        var conditions: [CompiledCondition] = []
+        var prefixes: [IPPrefix] = []
+        var portRanges: [PortRange] = []
+        var protocols: [UInt8] = []
+        for rule in ordered {
+            let first = Int32(conditions.count)
+            for c in rule.conditions {
+                switch c {
+                case let .address(source, list, negated):
+                    conditions.append(.init(kind: source ? .srcAddress : .dstAddress, negated: negated,
+                                            first: Int32(prefixes.count), count: Int32(list.count)))
+                    prefixes += list
+                case let .port(source, ranges, negated):
+                    conditions.append(.init(kind: source ? .srcPort : .dstPort, negated: negated,
+                                            first: Int32(portRanges.count), count: Int32(ranges.count)))
+                    portRanges += ranges.map { PortRange(low: $0.lowerBound, high: $0.upperBound) }
+                case let .protocolNumber(numbers, negated):
+                    conditions.append(.init(kind: .proto, negated: negated,
+                                            first: Int32(protocols.count), count: Int32(numbers.count)))
+                    protocols += numbers
+                }
+            }
+            compiledRules.append(.init(firstCondition: first, conditionCount: Int32(rule.conditions.count),
+                                       terminal: rule.action.isTerminal, verdict: rule.action.verdict))
+        }
+        self.rules = ordered
+        self.loadedCount = allRules.count
+        self.defaultAction = defaultAction
+        self.compiledRules = compiledRules
+        self.conditions = conditions
+        self.prefixes = prefixes
+        self.portRanges = portRanges
+        self.protocols = protocols
+    }
+
+    /// First-match evaluation. `onNonTerminal` is called with the index of
+    /// every LOG/ALERT rule that matches before the deciding rule.
+    public func evaluate(_ p: PacketSummary, onNonTerminal: (Int) -> Void) -> RuleDecision {
+        compiledRules.withUnsafeBufferPointer { rules in
+            conditions.withUnsafeBufferPointer { conds in
+                prefixes.withUnsafeBufferPointer { prefixes in
+                    portRanges.withUnsafeBufferPointer { ranges in
+                        protocols.withUnsafeBufferPointer { protos in
+                            let hasPorts = p.l4Parsed
+                                && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
+                            for i in 0..<rules.count {
+                                let r = rules[i]
+                                var matched = true
+                                var k = Int(r.firstCondition)
+                                let end = k + Int(r.conditionCount)
+                                while k < end {
+                                    let c = conds[k]
+                                    let lo = Int(c.first)
+                                    let hi = lo + Int(c.count)
+                                    var hit = false
+                                    switch c.kind {
+                                    case .srcAddress, .dstAddress:
+                                        let a = c.kind == .srcAddress ? p.source : p.destination
+                                        for j in lo..<hi where prefixes[j].contains(a) { hit = true; break }
+                                    case .srcPort, .dstPort:
+                                        // No ports on this packet: the condition is false, negated or not.
+                                        guard hasPorts else { matched = false; break }
+                                        let port = c.kind == .srcPort ? p.sourcePort : p.destinationPort
+                                        for j in lo..<hi where ranges[j].low <= port && port <= ranges[j].high {
+                                            hit = true
+                                            break
+                                        }
+                                    case .proto:
+                                        for j in lo..<hi where protos[j] == p.l4Protocol { hit = true; break }
+                                    }
+                                    if !matched || hit == c.negated { matched = false; break }
+                                    k += 1
+                                }
+                                guard matched else { continue }
+                                if r.terminal { return RuleDecision(verdict: r.verdict, ruleIndex: i) }
+                                onNonTerminal(i)
+                            }
+                            return RuleDecision(verdict: defaultAction.verdict, ruleIndex: -1)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reference evaluator over the readable `Rule` form; the compiled path
+    /// must agree with it (checked by a differential test).
+    public func evaluateSimple(_ packet: PacketSummary, onNonTerminal: (Int) -> Void) -> RuleDecision {
+        for (i, rule) in rules.enumerated() where rule.matches(packet) {
+            if rule.action.isTerminal { return RuleDecision(verdict: rule.action.verdict, ruleIndex: i) }
+            onNonTerminal(i)
+        }
+        return RuleDecision(verdict: defaultAction.verdict, ruleIndex: -1)
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import SocfwWire
+
+/// Loads rules files in the seed's YAML format:
+///
+/// ```yaml
+/// rules:
+///   - name: reject-telnet
+///     action: REJECT          # ALLOW | DROP | REJECT | LOG | ALERT
+///     priority: 10            # lower is evaluated first
+///     enabled: true
+///     conditions:
+///       - { field: dst_port, operator: eq, value: 23 }
+/// ```
+///
+/// Everything is validated before anything is returned: a bad file is
+/// refused as a whole with file, line, column and field.
+public enum RulesLoader {
+    /// Loads a file, or every `*.yaml` / `*.yml` file of a directory in name order.
+    public static func load(path: String) throws(ConfigError) -> [Rule] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigError(file: path, message: "rules path does not exist")
+        }
+        guard isDirectory.boolValue else { return try loadFile(path) }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw ConfigError(file: path, message: "cannot list rules directory: \(describeFileError(error))")
+        }
+        var rules: [Rule] = []
+        var seen: [String: String] = [:]
+        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            let file = (path as NSString).appendingPathComponent(name)
+            for rule in try loadFile(file) {
+                if let other = seen[rule.name] {
+                    throw ConfigError(file: file, line: lineOf(rule), field: "name",
+                                      message: "rule name '\(rule.name)' is already used at \(other)")
+                }
+                seen[rule.name] = rule.origin
+                rules.append(rule)
+            }
+        }
+        return rules
+    }
+
+    public static func loadFile(_ file: String) throws(ConfigError) -> [Rule] {
+        try parse(YAMLNode.load(file: file))
+    }
+
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> [Rule] {
+        try parse(YAMLNode.parse(yaml, file: file))
+    }
+
+    static func parse(_ root: YAMLNode) throws(ConfigError) -> [Rule] {
+        if root.isNull { return [] }
+        let top = try root.mapping(allowed: ["rules"])
+        guard let list = top["rules"], !list.isNull else { return [] }
+        var rules: [Rule] = []
+        var names: [String: Int] = [:]
+        for node in try list.sequence() {
+            let rule = try parseRule(node)
+            if let line = names[rule.name] {
+                throw ConfigError(file: node.file, line: node.line, column: node.column, field: "\(node.path).name",
+                                  message: "rule name '\(rule.name)' is already used at line \(line)")
+            }
+            names[rule.name] = node.line
+            rules.append(rule)
+        }
+        return rules
+    }
+
+    static func parseRule(_ node: YAMLNode) throws(ConfigError) -> Rule {
+        let m = try node.mapping(allowed: ["name", "id", "action", "priority", "enabled", "conditions", "description"])
+        guard let nameNode = m["name"] else { throw node.error("missing required field 'name'") }
+        let name = try nameNode.string()
+        guard name.count <= 128, !name.contains(where: { $0.isNewline }) else {
+            throw nameNode.error("name must be a single line of at most 128 characters")
+        }
+        guard let actionNode = m["action"] else { throw node.error("missing required field 'action'") }
+        let action = try actionNode.oneOf(RuleAction.self, what: "action")
+        let priority = try m["priority"]?.integer(in: -1_000_000...1_000_000) ?? 0
+        let enabled = try m["enabled"]?.bool() ?? true
+        let id = try m["id"]?.integer(in: 1...Int(Int32.max))
+        var conditions: [Condition] = []
+        if let list = m["conditions"], !list.isNull {
+            for c in try list.sequence() { conditions.append(try parseCondition(c)) }
+        }
+        return Rule(name: name, id: id, action: action, priority: priority, enabled: enabled,
+                    conditions: conditions, origin: "\(node.file):\(node.line)")
+    }
+
+    static func parseCondition(_ node: YAMLNode) throws(ConfigError) -> Condition {
+        let m = try node.mapping(allowed: ["field", "operator", "value"])
+        guard let fieldNode = m["field"] else { throw node.error("missing required field 'field'") }
+        guard let opNode = m["operator"] else { throw node.error("missing required field 'operator'") }
+        guard let valueNode = m["value"] else { throw node.error("missing required field 'value'") }
+        let field = try fieldNode.oneOf(RuleField.self, what: "field")
+        let op = try opNode.oneOf(RuleOperator.self, what: "operator")
+        let values = valueNode.isSequence ? try valueNode.sequence() : [valueNode]
+        guard !values.isEmpty else { throw valueNode.error("the list of values is empty") }
+        if values.count > 1 || valueNode.isSequence, op != .in, op != .cidr {
+            throw valueNode.error("operator '\(op.rawValue)' takes one value; use 'in' for a list")
+        }
+        switch field {
+        case .srcIP, .dstIP:
+            let source = field == .srcIP
+            switch op {
+            case .eq, .ne:
+                let v = values[0]
+                guard let a = IPAddress(try v.string()) else { throw v.error("'\(try v.string())' is not an IP address") }
+                return .address(source: source, prefixes: [IPPrefix(network: a, length: a.bitWidth)], negated: op == .ne)
+            case .in, .cidr:
+                var prefixes: [IPPrefix] = []
+                for v in values {
+                    let text = try v.string()
+                    guard let p = IPPrefix(text, strict: true) else {
+                        if IPPrefix(text) != nil {
+                            throw v.error("'\(text)' has host bits set after the prefix length")
+                        }
+                        throw v.error("'\(text)' is not an IP address or prefix (e.g. 198.18.0.0/15, 2001:db8::/32)")
+                    }
+                    prefixes.append(p)
+                }
+                return .address(source: source, prefixes: prefixes, negated: false)
+            case .gt, .lt:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field '\(field.rawValue)' (use eq, ne, in or cidr)")
+            }
+        case .srcPort, .dstPort:
+            let source = field == .srcPort
+            switch op {
+            case .eq, .ne:
+                let port = try values[0].integer(in: 0...65535)
+                return .port(source: source, ranges: [UInt16(port)...UInt16(port)], negated: op == .ne)
+            case .gt:
+                let port = try values[0].integer(in: 0...65534)
+                return .port(source: source, ranges: [UInt16(port + 1)...65535], negated: false)
+            case .lt:
+                let port = try values[0].integer(in: 1...65535)
+                return .port(source: source, ranges: [0...UInt16(port - 1)], negated: false)
+            case .in:
+                var ranges: [ClosedRange<UInt16>] = []
+                for v in values { ranges.append(try parsePortRange(v)) }
+                return .port(source: source, ranges: ranges, negated: false)
+            case .cidr:
+                throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
+            }
+        case .protocol:
+            switch op {
+            case .eq, .ne:
+                return .protocolNumber(numbers: [try parseProtocol(values[0])], negated: op == .ne)
+            case .in:
+                var numbers: [UInt8] = []
+                for v in values { numbers.append(try parseProtocol(v)) }
+                return .protocolNumber(numbers: numbers, negated: false)
+            case .gt, .lt, .cidr:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'protocol' (use eq, ne or in)")
+            }
+        }
+    }
+
+    static let protocolNames: [String: UInt8] = [
+        "icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "icmpv6": 58, "ipv6-icmp": 58,
+        "sctp": 132, "udplite": 136,
+    ]
+
+    static func parseProtocol(_ node: YAMLNode) throws(ConfigError) -> UInt8 {
+        let text = try node.string()
+        if let n = protocolNames[text.lowercased()] { return n }
+        if let n = Int(text), (0...255).contains(n) { return UInt8(n) }
+        throw node.error("unknown protocol '\(text)' (expected tcp, udp, icmp, icmpv6, ... or a number 0-255)")
+    }
+
+    /// `80` or `1024-65535`.
+    static func parsePortRange(_ node: YAMLNode) throws(ConfigError) -> ClosedRange<UInt16> {
+        let text = try node.string()
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let lo = UInt16(parts[0]), let hi = parts.count == 2 ? UInt16(parts[1]) : lo else {
+            throw node.error("'\(text)' is not a port (0-65535) or a port range like 1024-65535")
+        }
+        guard lo <= hi else { throw node.error("port range '\(text)' is empty (start is after end)") }
+        return lo...hi
+    }
+
+    private static func lineOf(_ rule: Rule) -> Int {
+        Int(rule.origin.split(separator: ":").last ?? "") ?? 0
+    }
+}

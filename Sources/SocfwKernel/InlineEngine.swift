@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import SocfwCore
+import Synchronization
+
+/// socfwd's inline mode: binds the queues, installs the nftables table,
+/// runs one worker thread per queue, writes events and stats, reloads rules
+/// on request and removes exactly what it installed when stopped.
+public final class InlineEngine: Sendable {
+    public let config: SocfwConfig
+    public let rules: RuleSnapshot
+    public let events: EventQueue
+    private let logger: Logger
+    private let workers: Mutex<[QueueWorker]> = Mutex([])
+    private let state: Mutex<RuntimeState> = Mutex(RuntimeState())
+    private let outputStopping = Atomic<Bool>(false)
+    private let outputFinished = Atomic<Bool>(false)
+
+    struct RuntimeState {
+        var installer: NftablesInstaller?
+        var bridge: BridgeNetfilter?
+        var diversion: Diversion?
+    }
+
+    public init(config: SocfwConfig, ruleSet: RuleSet, logger: Logger) {
+        self.config = config
+        self.rules = RuleSnapshot(ruleSet)
+        self.events = EventQueue(capacity: 65536)
+        self.logger = logger
+    }
+
+    /// Brings everything up. On failure, what was already set up is undone.
+    public func start(statsIntervalSeconds: Double) throws -> Diversion {
+        let eve: EveWriter? = try config.evePath.map { (path) throws(ConfigError) in try EveWriter(path: path) }
+        var bridge: BridgeNetfilter? = nil
+        if config.mode == .bridge {
+            var b = BridgeNetfilter()
+            try b.enable()
+            bridge = b
+        }
+        let rejecter = config.mode == .bridge ? try BridgeRejecter() : nil
+        // Queues are bound before the queue rule exists, so a fail-closed
+        // ruleset never has a moment with a rule and nobody to answer it.
+        var bound: [QueueWorker] = []
+        do {
+            for q in config.queues.first..<(config.queues.first + config.queues.count) {
+                bound.append(try QueueWorker(queue: q, config: config, rules: rules, events: events, rejecter: rejecter))
+            }
+        } catch {
+            bound.forEach { $0.stop() }
+            bridge?.restore()
+            throw error
+        }
+        bound.forEach { $0.start() }
+        workers.withLock { $0 = bound }
+        let installer = NftablesInstaller(config: config)
+        let diversion: Diversion
+        do {
+            diversion = try installer.install()
+        } catch {
+            bound.forEach { $0.stop() }
+            bridge?.restore()
+            throw error
+        }
+        state.withLock {
+            $0.installer = installer
+            $0.bridge = bridge
+            $0.diversion = diversion
+        }
+        startOutputThread(eve: eve, statsIntervalSeconds: statsIntervalSeconds)
+        return diversion
+    }
+
+    /// Clean stop: remove the table (traffic no longer diverted), stop the
+    /// workers, restore br_netfilter switches, flush outputs.
+    public func stop() {
+        // The kernel's per-queue rows disappear when the queues are unbound.
+        let kernel = kernelCounters()
+        let s = state.withLock { $0 }
+        if let installer = s.installer {
+            do {
+                try installer.remove()
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        let all = workers.withLock { $0 }
+        all.forEach { $0.stop() }
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline && !all.allSatisfy(\.isFinished) { usleep(10_000) }
+        s.bridge?.restore()
+        outputStopping.store(true, ordering: .relaxed)
+        let outDeadline = Date().addingTimeInterval(2)
+        while Date() < outDeadline && !outputFinished.load(ordering: .acquiring) { usleep(10_000) }
+        logger.info("stopped stats=\(statsJSON(kernel: kernel))")
+    }
+
+    /// Reloads the rules from the configured path; a bad file leaves the
+    /// running rules in force.
+    public func reloadRules() {
+        do {
+            let loaded = try RulesLoader.load(path: config.rulesPath)
+            let set = RuleSet(rules: loaded, defaultAction: config.defaultAction)
+            rules.replace(set)
+            logger.info("rules reloaded", metadata: ["rules": "\(set.rules.count)", "path": "\(config.rulesPath)"])
+        } catch {
+            logger.error("rules reload refused, previous rules stay in force: \(error)")
+        }
+    }
+
+    public func workerStats() -> [WorkerStats.Values] { workers.withLock { $0.map { $0.stats.snapshot() } } }
+
+    public func kernelCounters() -> [KernelQueueCounters] {
+        let range = config.queues.first..<(config.queues.first + config.queues.count)
+        return KernelQueueCounters.parse(readSmallFile("/proc/net/netfilter/nfnetlink_queue") ?? "")
+            .filter { range.contains($0.queue) }
+    }
+
+    /// One JSON object with per-queue and total counters, engine and kernel.
+    public func statsJSON(kernel kernelRows: [KernelQueueCounters]? = nil) -> String {
+        let stats = workerStats()
+        let kernel = Dictionary((kernelRows ?? kernelCounters()).map { ($0.queue, $0) }, uniquingKeysWith: { a, _ in a })
+        var total = WorkerStats.Values()
+        var perQueue: [String] = []
+        for v in stats {
+            total.packets += v.packets; total.accepted += v.accepted; total.dropped += v.dropped
+            total.rejected += v.rejected; total.malformed += v.malformed; total.events += v.events
+            total.bytes += v.bytes
+            let k = kernel[v.queue]
+            perQueue.append("{\"queue\":\(v.queue),\"packets\":\(v.packets),\"accepted\":\(v.accepted),\"dropped\":\(v.dropped)"
+                + ",\"rejected\":\(v.rejected),\"malformed\":\(v.malformed),\"batches\":\(v.batches)"
+                + ",\"verdict_messages\":\(v.verdictMessages),\"gso\":\(v.gsoPackets),\"netlink_errors\":\(v.netlinkErrors)"
+                + ",\"kernel_waiting\":\(k?.waiting ?? 0),\"kernel_queue_dropped\":\(k?.queueDropped ?? 0)"
+                + ",\"kernel_user_dropped\":\(k?.userDropped ?? 0)}")
+        }
+        return "{\"packets\":\(total.packets),\"bytes\":\(total.bytes),\"accepted\":\(total.accepted),\"dropped\":\(total.dropped)"
+            + ",\"rejected\":\(total.rejected),\"malformed\":\(total.malformed),\"events\":\(total.events)"
+            + ",\"events_lost\":\(events.lostCount),\"queues\":[\(perQueue.joined(separator: ","))]}"
+    }
+
+    private func startOutputThread(eve: EveWriter?, statsIntervalSeconds: Double) {
+        let logger = self.logger
+        // The writer lives on this thread only.
+        nonisolated(unsafe) let eveWriter = eve
+        let thread = Thread { [self] in
+            var limiter = LogLimiter(perSecond: 20)
+            var lastStats = Date()
+            while true {
+                let stopping = self.outputStopping.load(ordering: .relaxed)
+                let batch = self.events.drain()
+                for e in batch {
+                    eveWriter?.write(e)
+                    if limiter.allow(Date()) {
+                        logger.info("\(Self.describe(e))")
+                    }
+                }
+                if let suppressed = limiter.takeSuppressed() {
+                    logger.info("\(suppressed) more events not logged (see the EVE file)")
+                }
+                eveWriter?.flush()
+                if statsIntervalSeconds > 0 && Date().timeIntervalSince(lastStats) >= statsIntervalSeconds {
+                    lastStats = Date()
+                    logger.info("stats \(self.statsJSON())")
+                }
+                if stopping { break }
+                usleep(50_000)
+            }
+            self.outputFinished.store(true, ordering: .releasing)
+        }
+        thread.name = "socfw-output"
+        thread.start()
+    }
+
+    static func describe(_ e: Event) -> String {
+        let p = e.packet
+        var s = "event=\(e.kind.rawValue) verdict=\(e.verdict.name)"
+        if let name = e.ruleName { s += " rule=\(name)" }
+        if let reason = e.reason { s += " reason=\(reason)" }
+        s += " proto=\(EveJSON.protoName(p.l4Protocol))"
+        if p.l4Parsed && (p.l4Protocol == 6 || p.l4Protocol == 17) {
+            s += p.ipVersion == 6 ? " src=[\(p.source)]:\(p.sourcePort) dst=[\(p.destination)]:\(p.destinationPort)"
+                : " src=\(p.source):\(p.sourcePort) dst=\(p.destination):\(p.destinationPort)"
+        } else {
+            s += " src=\(p.source) dst=\(p.destination)"
+        }
+        return s
+    }
+}
+
+/// Bounds log lines per second; the EVE file still gets every event.
+struct LogLimiter {
+    let perSecond: Int
+    var windowStart = Date()
+    var count = 0
+    var suppressed = 0
+
+    init(perSecond: Int) { self.perSecond = perSecond }
+
+    mutating func allow(_ now: Date) -> Bool {
+        if now.timeIntervalSince(windowStart) >= 1 {
+            windowStart = now
+            count = 0
+        }
+        count += 1
+        if count <= perSecond { return true }
+        suppressed += 1
+        return false
+    }
+
+    mutating func takeSuppressed() -> Int? {
+        guard suppressed > 0, Date().timeIntervalSince(windowStart) >= 1 else { return nil }
+        defer { suppressed = 0 }
+        return suppressed
+    }
+}

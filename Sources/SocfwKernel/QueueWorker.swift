@@ -1,0 +1,177 @@
+import CSocfwNetlink
+import Foundation
+import Logging
+import SocfwCore
+import SocfwWire
+import Synchronization
+
+public struct QueueError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// One NFQUEUE queue and the OS thread that serves it. The thread owns the
+/// netlink socket, its pipeline and its counters; nothing on its packet path
+/// takes a lock except the rule-set swap check (an atomic load per batch)
+/// and handing a batch of events to the output queue.
+public final class QueueWorker: Sendable {
+    public let queueNumber: Int
+    public let stats: WorkerStats
+    private let config: SocfwConfig
+    private let rules: RuleSnapshot
+    private let events: EventQueue
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    // The C handle is created on the caller's thread (so bind errors are
+    // reported at start) and used only by the worker thread afterwards.
+    private nonisolated(unsafe) let handle: OpaquePointer
+    private let rejecter: BridgeRejecter?
+
+    public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, events: EventQueue,
+                rejecter: BridgeRejecter?) throws(QueueError) {
+        var c = socfw_nfq_config()
+        c.queue_num = UInt16(queue)
+        c.max_length = UInt32(config.queues.maxLength)
+        c.copy_range = UInt32(config.queues.copyRange)
+        c.fail_open = config.queues.failOpen ? 1 : 0
+        c.gso = config.queues.gso ? 1 : 0
+        c.receive_buffer_bytes = Int32(config.queues.receiveBufferBytes)
+        c.arena_bytes = UInt32(min(config.queues.batchSize, 256) * 4096 + (1 << 20))
+        var err = [CChar](repeating: 0, count: 256)
+        guard let h = socfw_nfq_open(&c, &err, err.count) else {
+            throw QueueError(description: String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        self.handle = h
+        self.queueNumber = queue
+        self.config = config
+        self.rules = rules
+        self.events = events
+        self.rejecter = rejecter
+        self.stats = WorkerStats(queue: queue)
+    }
+
+    public func start() {
+        let thread = Thread { [self] in self.run() }
+        thread.name = "socfw-queue-\(queueNumber)"
+        thread.start()
+    }
+
+    /// Asks the thread to stop; it notices within one poll interval.
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    public var isFinished: Bool { finished.load(ordering: .acquiring) }
+
+    private func run() {
+        let batch = config.queues.batchSize
+        var packets = [socfw_packet](repeating: socfw_packet(), count: batch)
+        var ids = [UInt32](repeating: 0, count: batch)
+        var verdicts = [UInt32](repeating: 0, count: batch)
+        var marks = [UInt32](repeating: 0, count: batch)
+        var setMark = [UInt8](repeating: 0, count: batch)
+        var pending: [Event] = []
+        pending.reserveCapacity(batch)
+        var (ruleSet, generation) = rules.load()
+        var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: config.malformedAction)
+        var local = WorkerStats.Values()
+        var netlinkErrors: UInt64 = 0
+        let mask = config.marks.mask
+        let rejectMark = config.marks.reject
+        let bridge = config.mode == .bridge
+        let useBatch: Int32 = config.queues.batchVerdicts ? 1 : 0
+        var now = timespec()
+
+        while !stopping.load(ordering: .relaxed) {
+            let n = Int(socfw_nfq_receive(handle, &packets, Int32(batch), 200, &netlinkErrors))
+            if n < 0 {
+                netlinkErrors &+= 1
+                continue
+            }
+            if rules.generation != generation {
+                (ruleSet, generation) = rules.load()
+                pipeline.replaceRuleSet(ruleSet)
+            }
+            guard n > 0 else {
+                local.netlinkErrors = netlinkErrors
+                stats.publish(local, counters: pipeline.counters)
+                continue
+            }
+            clock_gettime(CLOCK_REALTIME, &now)
+            let timestamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            for i in 0..<n {
+                let p = packets[i]
+                if p.skbinfo & UInt32(SOCFW_SKB_GSO) != 0 { local.gsoPackets &+= 1 }
+                // Checksum-partial (GSO / offload) packets carry checksums the
+                // NIC fills in later: the parser never judges L4 checksums.
+                if p.skbinfo & UInt32(SOCFW_SKB_CSUMNOTREADY) != 0 { local.checksumPartial &+= 1 }
+                let bytes = UnsafeRawBufferPointer(start: p.payload, count: Int(p.payload_len))
+                let wire = Int(p.wire_len) > Int(p.payload_len) ? Int(p.wire_len) : nil
+                let result = pipeline.process(bytes, wireLength: wire, timestampNanoseconds: timestamp) {
+                    pending.append($0)
+                }
+                ids[i] = p.id
+                setMark[i] = 0
+                marks[i] = 0
+                switch result.verdict {
+                case .accept:
+                    verdicts[i] = UInt32(SOCFW_NF_ACCEPT)
+                case .drop:
+                    verdicts[i] = UInt32(SOCFW_NF_DROP)
+                case .reject where bridge:
+                    verdicts[i] = UInt32(SOCFW_NF_DROP)
+                    if let rejecter, rejecter.sendReject(for: p, packet: bytes) {
+                        local.rejectsSent &+= 1
+                    } else {
+                        local.rejectSendErrors &+= 1
+                    }
+                case .reject:
+                    // NF_REPEAT re-enters the base chain, whose first rules
+                    // reject packets carrying this mark.
+                    verdicts[i] = UInt32(SOCFW_NF_REPEAT)
+                    marks[i] = (p.mark & ~mask) | rejectMark
+                    setMark[i] = 1
+                }
+            }
+            let sent = socfw_nfq_send_verdicts(handle, &ids, &verdicts, &marks, &setMark, Int32(n), useBatch)
+            if sent < 0 { netlinkErrors &+= 1 } else { local.verdictMessages &+= UInt64(sent) }
+            local.batches &+= 1
+            if !pending.isEmpty {
+                events.push(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+            local.netlinkErrors = netlinkErrors
+            stats.publish(local, counters: pipeline.counters)
+        }
+        socfw_nfq_close(handle)
+        finished.store(true, ordering: .releasing)
+    }
+}
+
+/// Bridge-mode REJECT: writes the TCP RST or ICMP error as an Ethernet frame
+/// out of the bridge port the packet came in on (NFQA_IFINDEX_PHYSINDEV),
+/// addressed to the sender's MAC (NFQA_HWADDR).
+public final class BridgeRejecter: Sendable {
+    private let fd: Int32
+
+    public init() throws(QueueError) {
+        let fd = socfw_packet_socket()
+        guard fd >= 0 else {
+            throw QueueError(description: "opening an AF_PACKET socket for bridge-mode REJECT: \(String(cString: strerror(-fd)))")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    func sendReject(for p: socfw_packet, packet: UnsafeRawBufferPointer) -> Bool {
+        guard p.physindev != 0, p.hwaddr_len == 6, let reply = RejectBuilder.reply(to: packet) else { return false }
+        var ownMAC = [UInt8](repeating: 0, count: 6)
+        guard socfw_interface_hwaddr(p.physindev, &ownMAC) == 0 else { return false }
+        var frame = [UInt8]()
+        frame.reserveCapacity(14 + reply.count)
+        withUnsafeBytes(of: p.hwaddr) { frame += $0.prefix(6) }
+        frame += ownMAC
+        let etherType: UInt16 = (reply.first ?? 0) >> 4 == 6 ? 0x86dd : 0x0800
+        frame += [UInt8(etherType >> 8), UInt8(etherType & 0xff)]
+        frame += reply
+        return socfw_packet_send(fd, p.physindev, frame, frame.count) == 0
+    }
+}

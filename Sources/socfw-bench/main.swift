@@ -1,0 +1,141 @@
+// socfw-bench: benchmarks of the pure-Swift core, run with
+//   swift run -c release socfw-bench pipeline [--packets N] [--rules N] [--rounds N]
+// Each benchmark prints human lines, then ONE JSON object as its last line.
+import Foundation
+import SocfwCapture
+import SocfwCore
+import SocfwWire
+
+/// Deterministic generator (splitmix64) so every run measures the same input.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
+
+/// An Ethernet + IPv4 + TCP/UDP frame with correct lengths (checksums are not
+/// verified by the pipeline, so they are left zero except the IP header's).
+func makeFrame(_ rng: inout SplitMix64, payloadBytes: Int) -> [UInt8] {
+    let tcp = rng.below(10) < 7
+    let l4Length = (tcp ? 20 : 8) + payloadBytes
+    let total = 20 + l4Length
+    var f = [UInt8](repeating: 0, count: 14 + total)
+    f[12] = 0x08; f[13] = 0x00
+    let ip = 14
+    f[ip] = 0x45
+    f[ip + 2] = UInt8(total >> 8); f[ip + 3] = UInt8(total & 0xff)
+    f[ip + 8] = 64
+    f[ip + 9] = tcp ? 6 : 17
+    // Sources in 198.18.0.0/16, destinations in 198.19.0.0/16.
+    let src = UInt32(0xc612_0000) | UInt32(rng.below(65536))
+    let dst = UInt32(0xc613_0000) | UInt32(rng.below(256))
+    for k in 0..<4 {
+        f[ip + 12 + k] = UInt8(truncatingIfNeeded: src >> (24 - 8 * UInt32(k)))
+        f[ip + 16 + k] = UInt8(truncatingIfNeeded: dst >> (24 - 8 * UInt32(k)))
+    }
+    var sum: UInt32 = 0
+    for k in stride(from: 0, to: 20, by: 2) { sum += UInt32(f[ip + k]) << 8 | UInt32(f[ip + k + 1]) }
+    while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+    let c = ~UInt16(sum)
+    f[ip + 10] = UInt8(c >> 8); f[ip + 11] = UInt8(c & 0xff)
+    let l4 = ip + 20
+    let sport = UInt16(1024 + rng.below(60000))
+    let ports: [UInt16] = [80, 443, 53, 22, 25, 8080, 3306, 123]
+    let dport = rng.below(4) == 0 ? UInt16(1 + rng.below(65535)) : ports[rng.below(ports.count)]
+    f[l4] = UInt8(sport >> 8); f[l4 + 1] = UInt8(sport & 0xff)
+    f[l4 + 2] = UInt8(dport >> 8); f[l4 + 3] = UInt8(dport & 0xff)
+    if tcp {
+        f[l4 + 12] = 0x50
+        f[l4 + 13] = 0x18  // PSH|ACK
+        f[l4 + 14] = 0xff; f[l4 + 15] = 0xff
+    } else {
+        f[l4 + 4] = UInt8(l4Length >> 8); f[l4 + 5] = UInt8(l4Length & 0xff)
+    }
+    return f
+}
+
+/// A realistic mix: host and prefix conditions, port lists and ranges, some
+/// LOG rules, mostly non-matching so evaluation walks the whole list.
+func makeRules(count: Int, rng: inout SplitMix64) -> [Rule] {
+    var rules: [Rule] = []
+    for i in 0..<count {
+        var conditions: [Condition] = []
+        switch i % 4 {
+        case 0:
+            let net = IPAddress(v4: 0x0a00_0000 | UInt32(rng.below(1 << 16)) << 8)
+            conditions.append(.address(source: true, prefixes: [IPPrefix(network: net, length: 24)], negated: false))
+            conditions.append(.protocolNumber(numbers: [6], negated: false))
+        case 1:
+            let port = UInt16(10000 + rng.below(50000))
+            conditions.append(.protocolNumber(numbers: [6, 17], negated: false))
+            conditions.append(.port(source: false, ranges: [port...port, (port &+ 7)...(port &+ 9)], negated: false))
+        case 2:
+            let host = IPAddress(v4: 0xac10_0000 | UInt32(rng.below(1 << 16)))
+            conditions.append(.address(source: false, prefixes: [IPPrefix(network: host, length: 32)], negated: false))
+        default:
+            let port = UInt16(20000 + rng.below(40000))
+            conditions.append(.port(source: true, ranges: [port...port], negated: false))
+        }
+        let action: RuleAction = [.drop, .reject, .allow, .log][rng.below(4)]
+        rules.append(Rule(name: "bench-\(i)", action: action, priority: i, conditions: conditions))
+    }
+    return rules
+}
+
+func argument(_ name: String, default value: Int) -> Int {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
+    return value
+}
+
+func benchPipeline() throws {
+    let packets = argument("--packets", default: 1_000_000)
+    let ruleCount = argument("--rules", default: 100)
+    let rounds = argument("--rounds", default: 5)
+    var rng = SplitMix64(state: 42)
+    let path = NSTemporaryDirectory() + "socfw-bench-\(getpid()).pcap"
+    defer { unlink(path) }
+    let writer = try PcapWriter(path: path, linkType: .ethernet)
+    for i in 0..<packets {
+        let frame = makeFrame(&rng, payloadBytes: rng.below(3) == 0 ? 0 : rng.below(200))
+        try frame.withUnsafeBytes { try writer.write(timestampNanoseconds: Int64(i) * 1000, frame: $0) }
+    }
+    try writer.close()
+    let capture = try CaptureFile(path: path)
+    let ruleSet = RuleSet(rules: makeRules(count: ruleCount, rng: &rng), defaultAction: .allow)
+    print("pipeline: \(packets) packets (\(capture.bytes.count / 1_048_576) MiB capture), \(ruleCount) rules, \(rounds) rounds, one thread")
+    var best = Double.infinity
+    var last: ReplaySummary?
+    for round in 1...rounds {
+        var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: .drop)
+        let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: nil)
+        print("round \(round): \(Int(summary.packetsPerSecond)) packets/s "
+            + "(accept \(summary.counters.accepted), drop \(summary.counters.dropped), reject \(summary.counters.rejected))")
+        best = min(best, summary.seconds)
+        last = summary
+    }
+    let pps = Double(packets) / best
+    let ns = best * 1e9 / Double(packets)
+    let s = last!
+    print("{\"pps\":\(Int(pps)),\"ns_per_packet\":\(String(format: "%.1f", ns)),\"packets\":\(packets),\"rules\":\(ruleCount)"
+        + ",\"rounds\":\(rounds),\"accepted\":\(s.counters.accepted),\"dropped\":\(s.counters.dropped)"
+        + ",\"rejected\":\(s.counters.rejected),\"target_pps\":2000000}")
+}
+
+let name = CommandLine.arguments.dropFirst().first ?? ""
+switch name {
+case "pipeline":
+    do { try benchPipeline() } catch {
+        FileHandle.standardError.write(Data("socfw-bench: \(error)\n".utf8))
+        exit(1)
+    }
+default:
+    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n".utf8))
+    exit(2)
+}

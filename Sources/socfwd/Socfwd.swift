@@ -1,0 +1,149 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import SocfwCapture
+import SocfwCore
+import SocfwKernel
+
+@main
+struct Socfwd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "socfwd",
+        abstract: "socfw's inline verdict engine: inspects NFQUEUE traffic and answers ACCEPT, DROP or REJECT.",
+        discussion: """
+            Without --pcap or --check-config, socfwd binds its queues, installs `table inet socfw` \
+            and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the rules). \
+            See Docs/configuration.md for the configuration file.
+            """
+    )
+
+    @Option(name: .long, help: "Configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "Rules file or directory (overrides the configuration's `rules`).")
+    var rules: String?
+
+    @Flag(name: .long, help: "Validate the configuration and rules, print a summary, and exit (non-zero on error).")
+    var checkConfig = false
+
+    @Option(name: .long, help: "Replay a pcap or pcapng capture through the pipeline offline and print a JSON summary.")
+    var pcap: String?
+
+    @Option(name: .long, help: "Write EVE JSON events to this file (overrides the configuration's `eve`).")
+    var eve: String?
+
+    @Flag(name: .long, help: "Print the nftables table socfwd would install for this configuration, and exit.")
+    var printRuleset = false
+
+    @Option(name: .long, help: "Seconds between stats lines in the log (0 disables).")
+    var statsInterval: Double = 10
+
+    mutating func run() throws {
+        let configuration: SocfwConfig
+        let ruleSet: RuleSet
+        switch loadConfiguration() {
+        case .success(let loaded):
+            (configuration, ruleSet) = loaded
+        case .failure(let error):
+            FileHandle.standardError.write(Data("socfwd: configuration refused: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+
+        if printRuleset {
+            print(NftRuleset(config: configuration).definition, terminator: "")
+            return
+        }
+        if checkConfig {
+            print("configuration OK: \(configuration.sourceFile): mode \(configuration.mode.rawValue), "
+                + "\(configuration.queues.count) queue(s) from \(configuration.queues.first), "
+                + "\(ruleSet.loadedCount) rule(s) (\(ruleSet.rules.count) enabled) from \(configuration.rulesPath), "
+                + "default action \(configuration.defaultAction.rawValue)")
+            return
+        }
+        if let pcap {
+            try replay(pcap, configuration: configuration, ruleSet: ruleSet)
+            return
+        }
+        try runInline(configuration: configuration, ruleSet: ruleSet)
+    }
+
+    func loadConfiguration() -> Result<(SocfwConfig, RuleSet), ConfigError> {
+        Result { () throws(ConfigError) -> (SocfwConfig, RuleSet) in
+            var c: SocfwConfig
+            if let path = config {
+                c = try SocfwConfig.load(file: path)
+            } else if pcap == nil && FileManager.default.fileExists(atPath: SocfwConfig.defaultPath) {
+                c = try SocfwConfig.load(file: SocfwConfig.defaultPath)
+            } else {
+                c = SocfwConfig()
+            }
+            if let r = rules { c.rulesPath = r }
+            if let e = eve { c.evePath = e }
+            // With built-in defaults and no rules installed, only the default action applies.
+            let implicitRules = rules == nil && config == nil && !FileManager.default.fileExists(atPath: c.rulesPath)
+            let loaded = implicitRules ? [] : try RulesLoader.load(path: c.rulesPath)
+            return (c, RuleSet(rules: loaded, defaultAction: c.defaultAction))
+        }
+    }
+
+    func replay(_ path: String, configuration: SocfwConfig, ruleSet: RuleSet) throws {
+        do {
+            let capture = try CaptureFile(path: path)
+            let writer = try configuration.evePath.map { (p) throws(ConfigError) in try EveWriter(path: p) }
+            var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: configuration.malformedAction)
+            let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: writer)
+            print(summary.json)
+        } catch let error as CaptureError {
+            FileHandle.standardError.write(Data("socfwd: \(path): \(error)\n".utf8))
+            throw ExitCode(65)  // EX_DATAERR
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("socfwd: \(error)\n".utf8))
+            throw ExitCode(73)  // EX_CANTCREAT
+        }
+    }
+
+    func runInline(configuration: SocfwConfig, ruleSet: RuleSet) throws {
+        let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "socfwd")
+        let engine = InlineEngine(config: configuration, ruleSet: ruleSet, logger: logger)
+        let diversion: Diversion
+        do {
+            diversion = try engine.start(statsIntervalSeconds: statsInterval)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let q = configuration.queues
+        logger.info("ready mode=\(configuration.mode.rawValue) queues=\(q.count) first_queue=\(q.first) diversion=\(diversion.rawValue) bypass=\(q.bypass) fail_open=\(q.failOpen) gso=\(q.gso) rules=\(ruleSet.rules.count) table=inet \(configuration.nftables.table)")
+        if diversion == .xtables {
+            logger.info("this kernel has no native nft `queue` expression: diverting with the xtables NFQUEUE target in table inet \(configuration.nftables.table)")
+        }
+
+        let done = DispatchSemaphore(value: 0)
+        let signalQueue = DispatchQueue(label: "socfwd.signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
+            source.setEventHandler {
+                if sig == SIGHUP {
+                    engine.reloadRules()
+                } else {
+                    logger.info("signal \(sig): stopping")
+                    done.signal()
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        engine.stop()
+        _ = sources
+    }
+}

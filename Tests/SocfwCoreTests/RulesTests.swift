@@ -1,0 +1,226 @@
+import Testing
+import SocfwCore
+import SocfwWire
+
+/// A summary built field by field, for rule tests that need no bytes.
+func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 40000, dport: UInt16 = 80) -> PacketSummary {
+    var p = PacketSummary()
+    p.source = IPAddress(src)!
+    p.destination = IPAddress(dst)!
+    p.ipVersion = p.source.isV6 ? 6 : 4
+    p.l4Protocol = proto
+    p.l4Parsed = true
+    if proto == 6 || proto == 17 {
+        p.sourcePort = sport
+        p.destinationPort = dport
+    }
+    return p
+}
+
+@Suite struct RulesTests {
+    static let sample = """
+        rules:
+          - name: allow-admin
+            action: ALLOW
+            priority: 1
+            conditions:
+              - { field: src_ip, operator: cidr, value: 198.18.9.0/24 }
+          - name: log-web
+            action: LOG
+            priority: 5
+            conditions:
+              - { field: dst_port, operator: in, value: [80, 443, 8000-8999] }
+          - name: drop-telnet
+            action: DROP
+            priority: 10
+            conditions:
+              - { field: protocol, operator: eq, value: tcp }
+              - { field: dst_port, operator: eq, value: 23 }
+          - name: reject-high-udp
+            action: REJECT
+            priority: 10
+            conditions:
+              - { field: protocol, operator: eq, value: udp }
+              - { field: dst_port, operator: gt, value: 60000 }
+          - name: disabled-drop-all
+            action: DROP
+            priority: 0
+            enabled: false
+          - name: alert-v6-net
+            action: ALERT
+            priority: 20
+            conditions:
+              - { field: dst_ip, operator: cidr, value: ["2001:db8::/32", "fd53:6f63::/32"] }
+          - name: drop-not-tcp-to-host
+            action: DROP
+            priority: 30
+            conditions:
+              - { field: dst_ip, operator: eq, value: 198.18.2.2 }
+              - { field: protocol, operator: ne, value: tcp }
+        """
+
+    func ruleSet(default action: RuleAction = .allow) throws -> RuleSet {
+        RuleSet(rules: try RulesLoader.parse(yaml: Self.sample, file: "rules.yaml"), defaultAction: action)
+    }
+
+    struct Case: Sendable, CustomStringConvertible {
+        var packet: PacketSummary
+        var verdict: Verdict
+        var decidedBy: String?
+        var events: [String]
+        var description: String { "\(packet.source)->\(packet.destination):\(packet.destinationPort)/\(packet.l4Protocol)" }
+    }
+
+    static let cases: [Case] = [
+        Case(packet: packet("198.18.1.2", "198.18.2.2", dport: 23), verdict: .drop, decidedBy: "drop-telnet", events: []),
+        Case(packet: packet("198.18.9.7", "198.18.2.2", dport: 23), verdict: .accept, decidedBy: "allow-admin", events: []),
+        Case(packet: packet("198.18.1.2", "198.18.2.2", dport: 80), verdict: .accept, decidedBy: nil, events: ["log-web"]),
+        Case(packet: packet("198.18.1.2", "198.18.2.3", proto: 17, dport: 61000), verdict: .reject,
+             decidedBy: "reject-high-udp", events: []),
+        Case(packet: packet("198.18.1.2", "198.18.2.3", proto: 17, dport: 60000), verdict: .accept, decidedBy: nil, events: []),
+        Case(packet: packet("fd53:6f63:1::2", "fd53:6f63:2::2", dport: 8080), verdict: .accept, decidedBy: nil,
+             events: ["log-web", "alert-v6-net"]),
+        Case(packet: packet("198.18.1.2", "198.18.2.2", proto: 1), verdict: .drop, decidedBy: "drop-not-tcp-to-host", events: []),
+        Case(packet: packet("198.18.1.2", "198.18.2.2", proto: 6, dport: 22), verdict: .accept, decidedBy: nil, events: []),
+    ]
+
+    @Test(arguments: cases)
+    func firstMatchingTerminalRuleDecidesAndLogRulesContinue(_ c: Case) throws {
+        let set = try ruleSet()
+        var events: [String] = []
+        let d = set.evaluate(c.packet) { events.append(set.rules[$0].name) }
+        #expect(d.verdict == c.verdict)
+        #expect((d.ruleIndex >= 0 ? set.rules[d.ruleIndex].name : nil) == c.decidedBy)
+        #expect(events == c.events)
+    }
+
+    @Test func disabledRulesAreSkippedAndPriorityOrders() throws {
+        let set = try ruleSet()
+        #expect(set.loadedCount == 7)
+        #expect(!set.rules.contains { $0.name == "disabled-drop-all" })
+        #expect(set.rules.map(\.priority) == set.rules.map(\.priority).sorted())
+        // Equal priorities keep file order.
+        let ten = set.rules.filter { $0.priority == 10 }.map(\.name)
+        #expect(ten == ["drop-telnet", "reject-high-udp"])
+    }
+
+    @Test func defaultActionAppliesWhenNothingMatches() throws {
+        let set = try ruleSet(default: .drop)
+        let d = set.evaluate(packet("198.18.1.2", "198.18.2.9", dport: 22)) { _ in }
+        #expect(d == RuleDecision(verdict: .drop, ruleIndex: -1))
+    }
+
+    @Test func portConditionsNeverMatchPacketsWithoutPorts() throws {
+        let rules = try RulesLoader.parse(yaml: """
+            rules:
+              - { name: not-80, action: DROP, conditions: [ { field: dst_port, operator: ne, value: 80 } ] }
+            """, file: "r.yaml")
+        let set = RuleSet(rules: rules, defaultAction: .allow)
+        #expect(set.evaluate(packet("198.18.1.2", "198.18.2.2", proto: 1)) { _ in }.verdict == .accept)
+        #expect(set.evaluate(packet("198.18.1.2", "198.18.2.2", dport: 81)) { _ in }.verdict == .drop)
+    }
+
+    struct BadRule: Sendable, CustomStringConvertible {
+        var yaml: String
+        var line: Int
+        var field: String
+        var message: String
+        var description: String { message }
+    }
+
+    static let badRules: [BadRule] = [
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROPP\n", line: 3, field: "rules[0].action", message: "unknown action 'DROPP'"),
+        BadRule(yaml: "rules:\n  - action: DROP\n", line: 2, field: "rules[0]", message: "missing required field 'name'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_port, operator: eq, value: 70000 }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "70000 is out of range 0...65535"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_prt, operator: eq, value: 1 }\n",
+                line: 5, field: "rules[0].conditions[0].field", message: "unknown field 'dst_prt'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: src_ip, operator: gt, value: 1.2.3.4 }\n",
+                line: 5, field: "rules[0].conditions[0].operator", message: "makes no sense for field 'src_ip'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: src_ip, operator: cidr, value: 10.0.0.1/8 }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "host bits set"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_ip, operator: eq, value: \"1.2.3.4; flush ruleset\" }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "is not an IP address"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n  - name: a\n    action: ALLOW\n", line: 4, field: "rules[1].name",
+                message: "already used at line 2"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    priority: high\n", line: 4, field: "rules[0].priority",
+                message: "expected an integer"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    colour: red\n", line: 4, field: "rules[0].colour",
+                message: "unknown key 'colour'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: protocol, operator: eq, value: tcpp }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "unknown protocol 'tcpp'"),
+    ]
+
+    @Test(arguments: badRules)
+    func badRulesAreRefusedWithFileLineAndField(_ bad: BadRule) {
+        do {
+            _ = try RulesLoader.parse(yaml: bad.yaml, file: "/etc/socfw/rules.d/10-local.yaml")
+            Issue.record("accepted: \(bad.yaml)")
+        } catch {
+            #expect(error.line == bad.line, "\(error)")
+            #expect(error.field == bad.field, "\(error)")
+            #expect(error.description.contains(bad.message), "\(error)")
+            #expect(error.description.hasPrefix("/etc/socfw/rules.d/10-local.yaml:\(bad.line):"), "\(error)")
+        }
+    }
+
+    /// The compiled evaluator must agree with the readable one on every
+    /// packet, for many random rule sets.
+    @Test func compiledEvaluationAgreesWithTheSimpleEvaluator() {
+        var rng = TestRNG(seed: 7)
+        let addresses = ["198.18.1.2", "198.18.2.2", "198.18.2.3", "10.1.2.3", "fd53:6f63:1::2", "fd53:6f63:2::2", "2001:db8::5"]
+        let prefixes = ["198.18.0.0/15", "198.18.2.0/24", "10.0.0.0/8", "fd53:6f63::/32", "fd53:6f63:2::/48", "0.0.0.0/0", "::/0"]
+        for _ in 0..<300 {
+            var rules: [Rule] = []
+            for i in 0..<rng.below(12) {
+                var conditions: [Condition] = []
+                for _ in 0..<rng.below(3) {
+                    switch rng.below(4) {
+                    case 0:
+                        let list = (0...rng.below(2)).map { _ in IPPrefix(prefixes[rng.below(prefixes.count)])! }
+                        conditions.append(.address(source: rng.below(2) == 0, prefixes: list, negated: rng.below(3) == 0))
+                    case 1:
+                        let lo = UInt16(rng.below(100))
+                        conditions.append(.port(source: rng.below(2) == 0, ranges: [lo...(lo + UInt16(rng.below(30)))],
+                                                negated: rng.below(3) == 0))
+                    case 2:
+                        conditions.append(.protocolNumber(numbers: [[6, 17, 1, 58][rng.below(4)]], negated: rng.below(3) == 0))
+                    default:
+                        let a = IPAddress(addresses[rng.below(addresses.count)])!
+                        conditions.append(.address(source: rng.below(2) == 0, prefixes: [IPPrefix(network: a, length: a.bitWidth)],
+                                                   negated: rng.below(2) == 0))
+                    }
+                }
+                rules.append(Rule(name: "r\(i)", action: RuleAction.allCases[rng.below(5)], priority: rng.below(5),
+                                  enabled: rng.below(8) != 0, conditions: conditions))
+            }
+            let set = RuleSet(rules: rules, defaultAction: [RuleAction.allow, .drop, .reject][rng.below(3)])
+            for _ in 0..<50 {
+                let v6 = rng.below(2) == 0
+                let pool = addresses.filter { $0.contains(":") == v6 }
+                var p = packet(pool[rng.below(pool.count)], pool[rng.below(pool.count)], proto: [6, 17, 1, 58][rng.below(4)],
+                               sport: UInt16(rng.below(130)), dport: UInt16(rng.below(130)))
+                if rng.below(10) == 0 { p.l4Parsed = false; p.sourcePort = 0; p.destinationPort = 0 }
+                var a: [Int] = []
+                var b: [Int] = []
+                let fast = set.evaluate(p) { a.append($0) }
+                let slow = set.evaluateSimple(p) { b.append($0) }
+                #expect(fast == slow)
+                #expect(a == b)
+            }
+        }
+    }
+}
+
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+}
