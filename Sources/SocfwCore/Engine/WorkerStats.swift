@@ -84,6 +84,18 @@ public struct KernelQueueCounters: Equatable, Sendable {
     public var userDropped: UInt64
     public var lastPacketID: UInt64
 
+    public init(queue: Int, portID: UInt32, waiting: UInt64, copyMode: Int, copyRange: Int, queueDropped: UInt64,
+                userDropped: UInt64, lastPacketID: UInt64) {
+        self.queue = queue
+        self.portID = portID
+        self.waiting = waiting
+        self.copyMode = copyMode
+        self.copyRange = copyRange
+        self.queueDropped = queueDropped
+        self.userDropped = userDropped
+        self.lastPacketID = lastPacketID
+    }
+
     /// Parses the whole file; malformed lines are skipped.
     public static func parse(_ text: String) -> [KernelQueueCounters] {
         text.split(separator: "\n").compactMap { line in

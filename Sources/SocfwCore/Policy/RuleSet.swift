@@ -6,6 +6,11 @@ public struct RuleDecision: Equatable, Sendable {
     /// Index (into `RuleSet.rules`) of the terminal rule that decided, or -1
     /// when the default action applied.
     public var ruleIndex: Int
+
+    public init(verdict: Verdict, ruleIndex: Int) {
+        self.verdict = verdict
+        self.ruleIndex = ruleIndex
+    }
 }
 
 /// An immutable, compiled rule set: enabled rules in evaluation order, their
