@@ -146,6 +146,10 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
             let v = v4
             return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
         }
+        // RFC 5952 §5: IPv4-mapped addresses keep their dotted-quad tail.
+        if high == 0 && low >> 32 == 0xffff {
+            return "::ffff:" + IPAddress(v4: UInt32(truncatingIfNeeded: low)).description
+        }
         var groups = [UInt16](repeating: 0, count: 8)
         for k in 0..<4 {
             groups[k] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(k)))
@@ -210,7 +214,8 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         var len = addr.bitWidth
         if parts.count == 2 {
             guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
-                  parts[1].count <= 3, let l = Int(parts[1]), l <= addr.bitWidth
+                  parts[1].count <= 3, parts[1] == "0" || parts[1].first != "0",
+                  let l = Int(parts[1]), l <= addr.bitWidth
             else { return nil }
             len = l
         }

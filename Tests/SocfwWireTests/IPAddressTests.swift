@@ -20,7 +20,8 @@ struct IPAddressTests {
         ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),  // §4.2.3 the longest run is compressed
         ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),  // §4.2.3 on a tie, the first run
         ("fe80::21f:caff:feb3:75c0", "fe80::21f:caff:feb3:75c0"),
-        ("::ffff:1.2.3.4", "::ffff:102:304"),  // embedded IPv4 accepted; printed in hex
+        ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),  // RFC 5952 §5: IPv4-mapped keeps the dotted tail
+        ("::ffff:102:304", "::ffff:1.2.3.4"),
         ("64:ff9b::192.0.2.33", "64:ff9b::c000:221"),
     ])
     func validAddresses(_ text: String, _ canonical: String) throws {
@@ -77,6 +78,7 @@ struct IPAddressTests {
         ("10.0.0.0/8 ", false, nil),
         ("/8", false, nil),
         ("10.0.0.0/8; flush ruleset", false, nil),
+        ("10.0.0.0/08", false, nil),  // leading zeros are ambiguous (octal to some tools)
     ] as [(String, Bool, String?)])
     func prefixes(_ text: String, _ strict: Bool, _ expected: String?) {
         #expect(IPPrefix(text, strict: strict)?.description == expected)

@@ -25,7 +25,7 @@ public final class RuleSet: Sendable {
 
     private let compiledRules: [CompiledRule]
     private let conditions: [CompiledCondition]
-    private let prefixes: [IPPrefix]
+    private let prefixes: [CompiledPrefix]
     private let portRanges: [PortRange]
     private let protocols: [UInt8]
 
@@ -37,6 +37,30 @@ public final class RuleSet: Sendable {
     }
 
     struct PortRange { var low: UInt16; var high: UInt16 }
+
+    /// A prefix with its mask precomputed: one AND and compare per word.
+    struct CompiledPrefix {
+        var high: UInt64
+        var low: UInt64
+        var maskHigh: UInt64
+        var maskLow: UInt64
+        var isV6: Bool
+
+        init(_ p: IPPrefix) {
+            let ones = IPAddress(v6High: .max, low: .max)
+            let mask = p.network.isV6 ? ones.masked(to: p.length) : IPAddress(v4: .max).masked(to: p.length)
+            high = p.network.high
+            low = p.network.low
+            maskHigh = mask.high
+            maskLow = mask.low
+            isV6 = p.network.isV6
+        }
+
+        @inline(__always)
+        func contains(_ a: IPAddress) -> Bool {
+            a.isV6 == isV6 && (a.high & maskHigh) == high && (a.low & maskLow) == low
+        }
+    }
 
     struct CompiledCondition {
         enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto }
@@ -54,7 +78,7 @@ public final class RuleSet: Sendable {
             .map(\.element)
         var compiledRules: [CompiledRule] = []
         var conditions: [CompiledCondition] = []
-        var prefixes: [IPPrefix] = []
+        var prefixes: [CompiledPrefix] = []
         var portRanges: [PortRange] = []
         var protocols: [UInt8] = []
         for rule in ordered {
@@ -64,7 +88,7 @@ public final class RuleSet: Sendable {
                 case let .address(source, list, negated):
                     conditions.append(.init(kind: source ? .srcAddress : .dstAddress, negated: negated,
                                             first: Int32(prefixes.count), count: Int32(list.count)))
-                    prefixes += list
+                    prefixes += list.map(CompiledPrefix.init)
                 case let .port(source, ranges, negated):
                     conditions.append(.init(kind: source ? .srcPort : .dstPort, negated: negated,
                                             first: Int32(portRanges.count), count: Int32(ranges.count)))
