@@ -18,9 +18,10 @@ build: deps
 # Follows the log until Ctrl-C, then takes the lab down again.
 run: build
 	@Scripts/lab up --mode $(MODE) --name $(LAB_NAME)
-	@trap 'echo; Scripts/lab down --name $(LAB_NAME)' EXIT INT TERM; \
+	@trap 'echo; Scripts/lab down --name $(LAB_NAME)' EXIT; trap 'exit 0' INT TERM; \
 	  eval "$$(Scripts/lab env --name $(LAB_NAME))"; \
-	  echo "following $$LAB_LOG (Ctrl-C stops socfwd and removes the lab)"; \
+	  ip netns exec "$$LAB_SERVER_NS" python3 Tests/lab/labnet.py serve >/dev/null 2>&1 & \
+	  echo "listeners started in $$LAB_SERVER_NS; following $$LAB_LOG (Ctrl-C stops socfwd and removes the lab)"; \
 	  tail -n +1 -f "$$LAB_LOG" || true
 
 # Unit tests and lab tests share one release build (no @testable imports).
