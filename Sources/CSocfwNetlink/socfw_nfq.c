@@ -6,7 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +25,10 @@ struct socfw_nfq {
     uint32_t portid;
     uint16_t queue_num;
     uint32_t max_message;  // largest message one recv can return
-    uint8_t *arena;
-    size_t arena_size;
+    uint32_t max_batch;
+    uint8_t *arena;        // max_batch slots of max_message bytes
+    struct mmsghdr *msgs;
+    struct iovec *iovs;
     uint8_t *send_buf;
     size_t send_size;
 };
@@ -59,19 +61,22 @@ static int send_config(socfw_nfq *q, struct nlmsghdr *nlh, char *errbuf, size_t 
     }
 }
 
-socfw_nfq *socfw_nfq_open(const struct socfw_nfq_config *c, char *errbuf, size_t errlen) {
+socfw_nfq *socfw_nfq_open(const struct socfw_nfq_config *c, int receive_timeout_ms, char *errbuf, size_t errlen) {
     socfw_nfq *q = calloc(1, sizeof *q);
     if (!q) { snprintf(errbuf, errlen, "out of memory"); return NULL; }
     q->queue_num = c->queue_num;
     uint32_t copy = c->copy_range ? c->copy_range : 0xffff;
     // With GSO the kernel may hand us up to 64 KiB regardless of MTU.
     q->max_message = (copy > 0xffff ? copy : 0xffff) + 4096;
-    q->arena_size = c->arena_bytes > q->max_message * 2 ? c->arena_bytes : q->max_message * 2;
-    q->arena = malloc(q->arena_size);
+    q->max_batch = c->max_batch ? c->max_batch : 1;
+    // Pages of the arena are only touched as large messages arrive.
+    q->arena = malloc((size_t)q->max_batch * q->max_message);
+    q->msgs = calloc(q->max_batch, sizeof *q->msgs);
+    q->iovs = calloc(q->max_batch, sizeof *q->iovs);
     q->send_size = 64 * 1024;
     q->send_buf = malloc(q->send_size);
     q->nl = mnl_socket_open(NETLINK_NETFILTER);
-    if (!q->arena || !q->send_buf || !q->nl) {
+    if (!q->arena || !q->msgs || !q->iovs || !q->send_buf || !q->nl) {
         snprintf(errbuf, errlen, "queue %u: opening netlink socket: %s", c->queue_num, strerror(errno));
         socfw_nfq_close(q);
         return NULL;
@@ -88,6 +93,8 @@ socfw_nfq *socfw_nfq_open(const struct socfw_nfq_config *c, char *errbuf, size_t
     // lost packets sit in the kernel queue; the kernel's queue counters
     // (/proc/net/netfilter/nfnetlink_queue) still count them.
     setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one);
+    struct timeval tv = {.tv_sec = receive_timeout_ms / 1000, .tv_usec = (receive_timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (c->receive_buffer_bytes > 0) {
         int size = c->receive_buffer_bytes;
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
@@ -120,6 +127,8 @@ void socfw_nfq_close(socfw_nfq *q) {
         mnl_socket_close(q->nl);
     }
     free(q->arena);
+    free(q->msgs);
+    free(q->iovs);
     free(q->send_buf);
     free(q);
 }
@@ -154,27 +163,29 @@ static int parse_packet(const struct nlmsghdr *nlh, struct socfw_packet *p) {
     return 0;
 }
 
-int socfw_nfq_receive(socfw_nfq *q, struct socfw_packet *packets, int max, int timeout_ms,
-                      uint64_t *netlink_errors) {
+int socfw_nfq_receive(socfw_nfq *q, struct socfw_packet *packets, int max, uint64_t *netlink_errors) {
     int fd = mnl_socket_get_fd(q->nl);
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int pr = poll(&pfd, 1, timeout_ms);
-    if (pr < 0) return errno == EINTR ? 0 : -errno;
-    if (pr == 0) return 0;
+    if (max > (int)q->max_batch) max = (int)q->max_batch;
+    for (int i = 0; i < max; i++) {
+        q->iovs[i].iov_base = q->arena + (size_t)i * q->max_message;
+        q->iovs[i].iov_len = q->max_message;
+        memset(&q->msgs[i], 0, sizeof q->msgs[i]);
+        q->msgs[i].msg_hdr.msg_iov = &q->iovs[i];
+        q->msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram, then
+    // take only what is already queued: one system call per batch.
+    int got = recvmmsg(fd, q->msgs, (unsigned)max, MSG_WAITFORONE, NULL);
+    if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return 0;
+        if (errno == ENOBUFS) { (*netlink_errors)++; return 0; }
+        return -errno;
+    }
     int count = 0;
-    size_t used = 0;
-    while (count < max && q->arena_size - used >= q->max_message) {
-        uint8_t *buf = q->arena + used;
-        ssize_t n = recv(fd, buf, q->arena_size - used, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-            if (errno == ENOBUFS) { (*netlink_errors)++; continue; }
-            return count > 0 ? count : -errno;
-        }
-        used += (size_t)n;
+    for (int m = 0; m < got; m++) {
         // A datagram may carry several messages; walk them all.
-        struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-        int len = (int)n;
+        struct nlmsghdr *nlh = (struct nlmsghdr *)q->iovs[m].iov_base;
+        int len = (int)q->msgs[m].msg_len;
         while (mnl_nlmsg_ok(nlh, len)) {
             if (nlh->nlmsg_type == NLMSG_ERROR) {
                 const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);

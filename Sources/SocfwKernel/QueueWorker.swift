@@ -35,9 +35,11 @@ public final class QueueWorker: Sendable {
         c.fail_open = config.queues.failOpen ? 1 : 0
         c.gso = config.queues.gso ? 1 : 0
         c.receive_buffer_bytes = Int32(config.queues.receiveBufferBytes)
-        c.arena_bytes = UInt32(min(config.queues.batchSize, 256) * 4096 + (1 << 20))
+        c.max_batch = UInt32(config.queues.batchSize)
         var err = [CChar](repeating: 0, count: 256)
-        guard let h = socfw_nfq_open(&c, &err, err.count) else {
+        // The receive timeout bounds how long a stop request or a rule
+        // reload waits on an idle queue.
+        guard let h = socfw_nfq_open(&c, 200, &err, err.count) else {
             throw QueueError(description: String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         self.handle = h
@@ -80,7 +82,7 @@ public final class QueueWorker: Sendable {
         var now = timespec()
 
         while !stopping.load(ordering: .relaxed) {
-            let n = Int(socfw_nfq_receive(handle, &packets, Int32(batch), 200, &netlinkErrors))
+            let n = Int(socfw_nfq_receive(handle, &packets, Int32(batch), &netlinkErrors))
             if n < 0 {
                 netlinkErrors &+= 1
                 continue

@@ -32,7 +32,7 @@ struct socfw_nfq_config {
     int fail_open;             // NFQA_CFG_F_FAIL_OPEN
     int gso;                   // NFQA_CFG_F_GSO
     int receive_buffer_bytes;  // SO_RCVBUFFORCE (falls back to SO_RCVBUF)
-    uint32_t arena_bytes;      // receive arena: bounds one batch
+    uint32_t max_batch;        // most packets one socfw_nfq_receive returns
 };
 
 /// One queued packet. `payload` points into the queue's receive arena and is
@@ -55,15 +55,16 @@ typedef struct socfw_nfq socfw_nfq;
 
 /// Opens a netlink socket, binds it to the queue and applies the config.
 /// Returns NULL with a message in errbuf on failure.
-socfw_nfq *socfw_nfq_open(const struct socfw_nfq_config *config, char *errbuf, size_t errlen);
+socfw_nfq *socfw_nfq_open(const struct socfw_nfq_config *config, int receive_timeout_ms, char *errbuf,
+                          size_t errlen);
 void socfw_nfq_close(socfw_nfq *queue);
 
-/// Waits up to timeout_ms for packets, then drains what is ready without
-/// blocking, up to `max` packets or until the arena is full. Returns the
-/// number of packets (0 on timeout) or -errno. Netlink error messages are
-/// counted in *netlink_errors and skipped.
-int socfw_nfq_receive(socfw_nfq *queue, struct socfw_packet *packets, int max, int timeout_ms,
-                      uint64_t *netlink_errors);
+/// Waits (up to the receive timeout given at open) for the first packet,
+/// then takes what else is ready, up to `max` (<= max_batch) packets, in ONE
+/// recvmmsg(MSG_WAITFORONE) call. Returns the number of packets (0 on
+/// timeout) or -errno. Netlink error messages are counted in
+/// *netlink_errors and skipped.
+int socfw_nfq_receive(socfw_nfq *queue, struct socfw_packet *packets, int max, uint64_t *netlink_errors);
 
 /// Sends verdicts for packets[0..<n] in one sendmsg. Runs of consecutive
 /// packets with the same verdict and mark are sent as one

@@ -28,6 +28,17 @@ public final class RuleSet: Sendable {
     private let prefixes: [CompiledPrefix]
     private let portRanges: [PortRange]
     private let protocols: [UInt8]
+    /// Rules tried for every packet with ports (not indexed by destination port).
+    private let anyPortRules: [Int32]
+    /// Prefix offsets (65,537 of them) into `portBucketRules`, by destination
+    /// port; empty when no rule is indexed.
+    private let portBucketStart: [Int32]
+    private let portBucketRules: [Int32]
+    /// Rules without port conditions: the only candidates for packets without ports.
+    private let portlessRules: [Int32]
+
+    /// Rules naming more destination ports than this are not indexed.
+    static let maxIndexedPorts = 64
 
     struct CompiledRule {
         var firstCondition: Int32
@@ -102,6 +113,46 @@ public final class RuleSet: Sendable {
             compiledRules.append(.init(firstCondition: first, conditionCount: Int32(rule.conditions.count),
                                        terminal: rule.action.isTerminal, verdict: rule.action.verdict))
         }
+        // Destination-port index: a rule whose (non-negated) dst_port
+        // condition names at most `maxIndexedPorts` ports can only match
+        // packets to those ports.
+        var anyPort: [Int32] = []
+        var portless: [Int32] = []
+        var perPort: [UInt16: [Int32]] = [:]
+        for (i, rule) in ordered.enumerated() {
+            var indexedPorts: [ClosedRange<UInt16>]? = nil
+            var hasPortCondition = false
+            for c in rule.conditions {
+                guard case let .port(source, ranges, negated) = c else { continue }
+                hasPortCondition = true
+                let width = ranges.reduce(0) { $0 + Int($1.upperBound) - Int($1.lowerBound) + 1 }
+                if !source && !negated && width <= RuleSet.maxIndexedPorts && indexedPorts == nil {
+                    indexedPorts = ranges
+                }
+            }
+            if !hasPortCondition { portless.append(Int32(i)) }
+            if let ranges = indexedPorts {
+                for r in ranges {
+                    for port in r where perPort[port]?.last != Int32(i) { perPort[port, default: []].append(Int32(i)) }
+                }
+            } else {
+                anyPort.append(Int32(i))
+            }
+        }
+        var bucketStart: [Int32] = []
+        var bucketRules: [Int32] = []
+        if !perPort.isEmpty {
+            bucketStart.reserveCapacity(65537)
+            for port in 0...65535 {
+                bucketStart.append(Int32(bucketRules.count))
+                if let list = perPort[UInt16(port)] { bucketRules += list }
+            }
+            bucketStart.append(Int32(bucketRules.count))
+        }
+        self.anyPortRules = anyPort
+        self.portlessRules = portless
+        self.portBucketStart = bucketStart
+        self.portBucketRules = bucketRules
         self.rules = ordered
         self.loadedCount = allRules.count
         self.defaultAction = defaultAction
@@ -114,6 +165,11 @@ public final class RuleSet: Sendable {
 
     /// First-match evaluation. `onNonTerminal` is called with the index of
     /// every LOG/ALERT rule that matches before the deciding rule.
+    ///
+    /// Only candidate rules are tried: for a packet with ports, the rules that
+    /// apply to any destination port merged (in rule order) with the rules
+    /// indexed under its destination port; for a packet without ports, the
+    /// rules that have no port condition.
     public func evaluate(_ p: PacketSummary, onNonTerminal: (Int) -> Void) -> RuleDecision {
         compiledRules.withUnsafeBufferPointer { rules in
             conditions.withUnsafeBufferPointer { conds in
@@ -122,9 +178,9 @@ public final class RuleSet: Sendable {
                         protocols.withUnsafeBufferPointer { protos in
                             let hasPorts = p.l4Parsed
                                 && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
-                            for i in 0..<rules.count {
-                                let r = rules[i]
-                                var matched = true
+
+                            @inline(__always)
+                            func matches(_ r: CompiledRule) -> Bool {
                                 var k = Int(r.firstCondition)
                                 let end = k + Int(r.conditionCount)
                                 while k < end {
@@ -138,7 +194,7 @@ public final class RuleSet: Sendable {
                                         for j in lo..<hi where prefixes[j].contains(a) { hit = true; break }
                                     case .srcPort, .dstPort:
                                         // No ports on this packet: the condition is false, negated or not.
-                                        guard hasPorts else { matched = false; break }
+                                        guard hasPorts else { return false }
                                         let port = c.kind == .srcPort ? p.sourcePort : p.destinationPort
                                         for j in lo..<hi where ranges[j].low <= port && port <= ranges[j].high {
                                             hit = true
@@ -147,10 +203,42 @@ public final class RuleSet: Sendable {
                                     case .proto:
                                         for j in lo..<hi where protos[j] == p.l4Protocol { hit = true; break }
                                     }
-                                    if !matched || hit == c.negated { matched = false; break }
+                                    if hit == c.negated { return false }
                                     k += 1
                                 }
-                                guard matched else { continue }
+                                return true
+                            }
+
+                            if hasPorts {
+                                return anyPortRules.withUnsafeBufferPointer { any in
+                                    portBucketRules.withUnsafeBufferPointer { bucket in
+                                        var a = 0
+                                        var b = 0
+                                        var bEnd = 0
+                                        if !portBucketStart.isEmpty {
+                                            b = Int(portBucketStart[Int(p.destinationPort)])
+                                            bEnd = Int(portBucketStart[Int(p.destinationPort) + 1])
+                                        }
+                                        while a < any.count || b < bEnd {
+                                            let i: Int
+                                            if b >= bEnd || (a < any.count && any[a] < bucket[b]) {
+                                                i = Int(any[a]); a += 1
+                                            } else {
+                                                i = Int(bucket[b]); b += 1
+                                            }
+                                            let r = rules[i]
+                                            guard matches(r) else { continue }
+                                            if r.terminal { return RuleDecision(verdict: r.verdict, ruleIndex: i) }
+                                            onNonTerminal(i)
+                                        }
+                                        return RuleDecision(verdict: defaultAction.verdict, ruleIndex: -1)
+                                    }
+                                }
+                            }
+                            for index in portlessRules {
+                                let i = Int(index)
+                                let r = rules[i]
+                                guard matches(r) else { continue }
                                 if r.terminal { return RuleDecision(verdict: r.verdict, ruleIndex: i) }
                                 onNonTerminal(i)
                             }
