@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "SocfwKernel",
             dependencies: [
-                "SocfwCore", "CSocfwNetlink", "CNftables",
+                "SocfwWire", "SocfwCore", "CSocfwNetlink", "CNftables",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

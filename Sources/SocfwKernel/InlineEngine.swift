@@ -1,6 +1,9 @@
+import CSocfwNetlink
 import Foundation
+import Glibc
 import Logging
 import SocfwCore
+import SocfwWire
 import Synchronization
 
 /// socfwd's inline mode: binds the queues, installs the nftables table,
@@ -68,6 +71,7 @@ public final class InlineEngine: Sendable {
             $0.diversion = diversion
         }
         startOutputThread(eve: eve, statsIntervalSeconds: statsIntervalSeconds)
+        if config.conntrack.bypass.enabled { startConntrackEventThread(workers: bound) }
         return diversion
     }
 
@@ -121,6 +125,12 @@ public final class InlineEngine: Sendable {
         let stats = workerStats()
         let kernel = Dictionary((kernelRows ?? kernelCounters()).map { ($0.queue, $0) }, uniquingKeysWith: { a, _ in a })
         var total = WorkerStats.Values()
+        for v in stats {
+            total.flowsActive += v.flowsActive; total.flowsNew += v.flowsNew; total.flowsClosed += v.flowsClosed
+            total.flowsExpired += v.flowsExpired; total.flowsInvalid += v.flowsInvalid
+            total.flowsEarlyDropped += v.flowsEarlyDropped; total.flowsBypassed += v.flowsBypassed
+            total.bypassVerdicts += v.bypassVerdicts
+        }
         var perQueue: [String] = []
         for v in stats {
             total.packets += v.packets; total.accepted += v.accepted; total.dropped += v.dropped
@@ -135,7 +145,44 @@ public final class InlineEngine: Sendable {
         }
         return "{\"packets\":\(total.packets),\"bytes\":\(total.bytes),\"accepted\":\(total.accepted),\"dropped\":\(total.dropped)"
             + ",\"rejected\":\(total.rejected),\"malformed\":\(total.malformed),\"events\":\(total.events)"
-            + ",\"events_lost\":\(events.lostCount),\"queues\":[\(perQueue.joined(separator: ","))]}"
+            + ",\"events_lost\":\(events.lostCount),\"bypass_verdicts\":\(total.bypassVerdicts)"
+            + ",\"flows\":{\"active\":\(total.flowsActive),\"new\":\(total.flowsNew),\"closed\":\(total.flowsClosed)"
+            + ",\"expired\":\(total.flowsExpired),\"invalid\":\(total.flowsInvalid),\"early_dropped\":\(total.flowsEarlyDropped)"
+            + ",\"bypassed\":\(total.flowsBypassed)}"
+            + ",\"queues\":[\(perQueue.joined(separator: ","))]}"
+    }
+
+    /// Bypassed flows never reach the queues again: the kernel's conntrack
+    /// DESTROY events tell socfwd when they end. The owning worker is not
+    /// known here (the kernel's queue hash is internal), so each worker gets
+    /// the keys and ignores those it does not hold.
+    private func startConntrackEventThread(workers: [QueueWorker]) {
+        var err = [CChar](repeating: 0, count: 256)
+        guard let handle = socfw_ct_events_open(200, &err, err.count) else {
+            logger.warning("bypassed flows will end in socfwd by timeout only: \(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            return
+        }
+        nonisolated(unsafe) let ct = handle  // used by the event thread only
+        let mask = config.marks.mask
+        let bypass = config.marks.bypass
+        let logger = self.logger
+        let thread = Thread { [self] in
+            var buffer = [socfw_ct_event](repeating: socfw_ct_event(), count: 64)
+            var lost = false
+            while !self.outputStopping.load(ordering: .relaxed) {
+                let n = socfw_ct_events_receive(ct, &buffer, Int32(buffer.count))
+                if n == -ENOBUFS && !lost {
+                    lost = true
+                    logger.warning("conntrack destroy events were lost (socket buffer full); affected bypassed flows end by timeout")
+                }
+                guard n > 0 else { continue }
+                let keys = buffer.prefix(Int(n)).filter { $0.mark & mask == bypass }.map(FlowKey.init(event:))
+                if !keys.isEmpty { workers.forEach { $0.kernelDestroyed(keys) } }
+            }
+            socfw_ct_events_close(ct)
+        }
+        thread.name = "socfw-ct-events"
+        thread.start()
     }
 
     private func startOutputThread(eve: EveWriter?, statsIntervalSeconds: Double) {
@@ -211,5 +258,24 @@ struct LogLimiter {
         guard suppressed > 0, Date().timeIntervalSince(windowStart) >= 1 else { return nil }
         defer { suppressed = 0 }
         return suppressed
+    }
+}
+
+extension FlowKey {
+    init(event e: socfw_ct_event) {
+        func address(_ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                               UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), v6: Bool) -> IPAddress {
+            withUnsafeBytes(of: bytes) { b in
+                if !v6 { return IPAddress(v4: UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])) }
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                for i in 0..<8 { high = high << 8 | UInt64(b[i]); low = low << 8 | UInt64(b[8 + i]) }
+                return IPAddress(v6High: high, low: low)
+            }
+        }
+        let v6 = e.family == 10
+        self.init(source: address(e.source, v6: v6), sourcePort: e.source_port,
+                  destination: address(e.destination, v6: v6), destinationPort: e.destination_port,
+                  protocolNumber: e.protocol)
     }
 }

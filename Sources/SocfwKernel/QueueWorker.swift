@@ -20,6 +20,9 @@ public final class QueueWorker: Sendable {
     private let rules: RuleSnapshot
     private let events: EventQueue
     private let stopping = Atomic<Bool>(false)
+    /// Flows the kernel destroyed (ctnetlink), delivered by the event
+    /// thread; drained by the worker between batches.
+    private let destroyed = Mutex<[FlowKey]>([])
     private let finished = Atomic<Bool>(false)
     // The C handle is created on the caller's thread (so bind errors are
     // reported at start) and used only by the worker thread afterwards.
@@ -60,6 +63,11 @@ public final class QueueWorker: Sendable {
     /// Asks the thread to stop; it notices within one poll interval.
     public func stop() { stopping.store(true, ordering: .relaxed) }
 
+    /// Hands the worker flows whose kernel conntrack entry ended.
+    public func kernelDestroyed(_ keys: [FlowKey]) {
+        destroyed.withLock { $0.append(contentsOf: keys) }
+    }
+
     public var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     private func run() {
@@ -72,11 +80,13 @@ public final class QueueWorker: Sendable {
         var pending: [Event] = []
         pending.reserveCapacity(batch)
         var (ruleSet, generation) = rules.load()
-        var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: config.malformedAction)
+        var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: config.malformedAction, conntrack: config.conntrack,
+                                connectionCapacity: config.conntrack.maxConnections / config.queues.count)
         var local = WorkerStats.Values()
         var netlinkErrors: UInt64 = 0
         let mask = config.marks.mask
         let rejectMark = config.marks.reject
+        let bypassMark = config.marks.bypass
         let bridge = config.mode == .bridge
         let useBatch: Int32 = config.queues.batchVerdicts ? 1 : 0
         var now = timespec()
@@ -91,13 +101,24 @@ public final class QueueWorker: Sendable {
                 (ruleSet, generation) = rules.load()
                 pipeline.replaceRuleSet(ruleSet)
             }
-            guard n > 0 else {
-                local.netlinkErrors = netlinkErrors
-                stats.publish(local, counters: pipeline.counters)
-                continue
-            }
             clock_gettime(CLOCK_REALTIME, &now)
             let timestamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            // Bounded expiry work every batch (and every idle timeout), never a full sweep.
+            pipeline.expireFlows(now: timestamp, budget: 256) { pending.append($0) }
+            let ended = destroyed.withLock { keys -> [FlowKey] in
+                defer { keys.removeAll(keepingCapacity: true) }
+                return keys
+            }
+            for key in ended { pipeline.kernelDestroyed(key) { pending.append($0) } }
+            guard n > 0 else {
+                if !pending.isEmpty {
+                    events.push(pending)
+                    pending.removeAll(keepingCapacity: true)
+                }
+                local.netlinkErrors = netlinkErrors
+                stats.publish(local, counters: pipeline.counters, conntrack: pipeline.tracker?.counters)
+                continue
+            }
             for i in 0..<n {
                 let p = packets[i]
                 if p.skbinfo & UInt32(SOCFW_SKB_GSO) != 0 { local.gsoPackets &+= 1 }
@@ -113,6 +134,12 @@ public final class QueueWorker: Sendable {
                 setMark[i] = 0
                 marks[i] = 0
                 switch result.verdict {
+                case .accept where result.bypass:
+                    // NF_REPEAT re-enters the base chain, whose rule copies
+                    // this mark into the connection's ct mark and accepts.
+                    verdicts[i] = UInt32(SOCFW_NF_REPEAT)
+                    marks[i] = (p.mark & ~mask) | bypassMark
+                    setMark[i] = 1
                 case .accept:
                     verdicts[i] = UInt32(SOCFW_NF_ACCEPT)
                 case .drop:
@@ -140,8 +167,11 @@ public final class QueueWorker: Sendable {
                 pending.removeAll(keepingCapacity: true)
             }
             local.netlinkErrors = netlinkErrors
-            stats.publish(local, counters: pipeline.counters)
+            stats.publish(local, counters: pipeline.counters, conntrack: pipeline.tracker?.counters)
         }
+        // Flows still open end with socfwd (EVE flow records, reason "shutdown").
+        pipeline.flushFlows { pending.append($0) }
+        events.push(pending)
         socfw_nfq_close(handle)
         finished.store(true, ordering: .releasing)
     }

@@ -135,7 +135,9 @@ case "pipeline":
         FileHandle.standardError.write(Data("socfw-bench: \(error)\n".utf8))
         exit(1)
     }
+case "conntrack":
+    benchConntrack()
 default:
-    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n       socfw-bench conntrack [--flows N]\n".utf8))
     exit(2)
 }

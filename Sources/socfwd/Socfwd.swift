@@ -91,7 +91,9 @@ struct Socfwd: ParsableCommand {
         do {
             let capture = try CaptureFile(path: path)
             let writer = try configuration.evePath.map { (p) throws(ConfigError) in try EveWriter(path: p) }
-            var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: configuration.malformedAction)
+            var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: configuration.malformedAction,
+                                    conntrack: configuration.conntrack,
+                                    connectionCapacity: configuration.conntrack.maxConnections)
             let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: writer)
             print(summary.json)
         } catch let error as CaptureError {

@@ -90,6 +90,29 @@ int socfw_packet_send(int fd, uint32_t ifindex, const uint8_t *frame, size_t len
 /// Reads the hardware address of an interface. Returns 0 or -errno.
 int socfw_interface_hwaddr(uint32_t ifindex, uint8_t out[6]);
 
+/// A conntrack entry the kernel destroyed (ctnetlink DESTROY event), by its
+/// original-direction tuple. Addresses in network byte order; v4 in the first
+/// 4 bytes.
+struct socfw_ct_event {
+    uint8_t family;            // 2 = IPv4, 10 = IPv6
+    uint8_t protocol;
+    uint16_t source_port;      // host order; 0 without ports
+    uint16_t destination_port;
+    uint32_t mark;
+    uint8_t source[16];
+    uint8_t destination[16];
+};
+
+typedef struct socfw_ct socfw_ct;
+
+/// Subscribes to conntrack DESTROY events (NFNLGRP_CONNTRACK_DESTROY) of this
+/// network namespace. Returns NULL with a message on failure.
+socfw_ct *socfw_ct_events_open(int receive_timeout_ms, char *errbuf, size_t errlen);
+/// Waits (up to the timeout) for events; returns how many were stored, 0 on
+/// timeout, or -errno. -ENOBUFS means events were lost.
+int socfw_ct_events_receive(socfw_ct *ct, struct socfw_ct_event *events, int max);
+void socfw_ct_events_close(socfw_ct *ct);
+
 #ifdef __cplusplus
 }
 #endif

@@ -71,6 +71,7 @@ public struct SocfwConfig: Equatable, Sendable {
     public var queues = QueueConfig()
     public var marks = MarkConfig()
     public var nftables = NftablesConfig()
+    public var conntrack = ConntrackConfig()
     /// A rules file, or a directory whose `*.yaml` files are loaded in name order.
     public var rulesPath: String = "/etc/socfw/rules.d"
     public var defaultAction: RuleAction = .allow
@@ -99,7 +100,7 @@ public struct SocfwConfig: Equatable, Sendable {
         var c = SocfwConfig()
         c.sourceFile = root.file
         let top = try root.mapping(allowed: [
-            "mode", "queues", "marks", "nftables", "rules", "default_action", "malformed_action", "eve", "log_level",
+            "mode", "queues", "marks", "nftables", "conntrack", "rules", "default_action", "malformed_action", "eve", "log_level",
         ])
         if let n = top["mode"] { c.mode = try n.oneOf(DeploymentMode.self, what: "mode") }
         if let n = top["queues"] {
@@ -147,6 +148,7 @@ public struct SocfwConfig: Equatable, Sendable {
             if let v = m["diversion"] { c.nftables.diversion = try v.oneOf(DiversionChoice.self, what: "diversion") }
             if let v = m["priority"] { c.nftables.priority = try v.integer(in: -400...400) }
         }
+        if let n = top["conntrack"] { c.conntrack = try ConntrackConfig.parse(n) }
         if let n = top["rules"] { c.rulesPath = c.resolve(try n.string()) }
         if let n = top["default_action"] {
             c.defaultAction = try n.oneOf(RuleAction.self, what: "action")

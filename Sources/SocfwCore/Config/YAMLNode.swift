@@ -119,6 +119,15 @@ struct YAMLNode {
         return v
     }
 
+    /// One of the named values, e.g. `[("new", .new), ...]`.
+    func oneOf<T>(_ names: [(String, T)], what: String) throws(ConfigError) -> T {
+        let s = try scalarString()
+        guard let v = names.first(where: { $0.0 == s })?.1 else {
+            throw error("unknown \(what) '\(s)' (expected one of \(names.map(\.0).joined(separator: ", ")))")
+        }
+        return v
+    }
+
     func oneOf<T: RawRepresentable>(_ type: T.Type, what: String) throws(ConfigError) -> T
     where T: CaseIterable, T.RawValue == String {
         let s = try scalarString()

@@ -18,6 +18,14 @@ public final class WorkerStats: Sendable {
     let checksumPartial = Atomic<UInt64>(0)
     let rejectsSent = Atomic<UInt64>(0)
     let rejectSendErrors = Atomic<UInt64>(0)
+    let bypassVerdicts = Atomic<UInt64>(0)
+    let flowsActive = Atomic<UInt64>(0)
+    let flowsNew = Atomic<UInt64>(0)
+    let flowsClosed = Atomic<UInt64>(0)
+    let flowsExpired = Atomic<UInt64>(0)
+    let flowsInvalid = Atomic<UInt64>(0)
+    let flowsEarlyDropped = Atomic<UInt64>(0)
+    let flowsBypassed = Atomic<UInt64>(0)
 
     public init(queue: Int) { self.queue = queue }
 
@@ -28,10 +36,23 @@ public final class WorkerStats: Sendable {
         public var rejected: UInt64 = 0, malformed: UInt64 = 0, events: UInt64 = 0, netlinkErrors: UInt64 = 0
         public var batches: UInt64 = 0, verdictMessages: UInt64 = 0, gsoPackets: UInt64 = 0
         public var checksumPartial: UInt64 = 0, rejectsSent: UInt64 = 0, rejectSendErrors: UInt64 = 0
+        public var bypassVerdicts: UInt64 = 0
+        public var flowsActive: UInt64 = 0, flowsNew: UInt64 = 0, flowsClosed: UInt64 = 0, flowsExpired: UInt64 = 0
+        public var flowsInvalid: UInt64 = 0, flowsEarlyDropped: UInt64 = 0, flowsBypassed: UInt64 = 0
         public init() {}
     }
 
-    public func publish(_ v: Values, counters: PipelineCounters) {
+    public func publish(_ v: Values, counters: PipelineCounters, conntrack: ConntrackCounters? = nil) {
+        bypassVerdicts.store(counters.bypassVerdicts, ordering: .relaxed)
+        if let c = conntrack {
+            flowsActive.store(UInt64(c.active), ordering: .relaxed)
+            flowsNew.store(c.new, ordering: .relaxed)
+            flowsClosed.store(c.closed, ordering: .relaxed)
+            flowsExpired.store(c.expired, ordering: .relaxed)
+            flowsInvalid.store(c.invalid, ordering: .relaxed)
+            flowsEarlyDropped.store(c.earlyDropped, ordering: .relaxed)
+            flowsBypassed.store(c.bypassed, ordering: .relaxed)
+        }
         packets.store(counters.packets, ordering: .relaxed)
         bytes.store(counters.bytes, ordering: .relaxed)
         accepted.store(counters.accepted, ordering: .relaxed)
@@ -65,6 +86,14 @@ public final class WorkerStats: Sendable {
         v.checksumPartial = checksumPartial.load(ordering: .relaxed)
         v.rejectsSent = rejectsSent.load(ordering: .relaxed)
         v.rejectSendErrors = rejectSendErrors.load(ordering: .relaxed)
+        v.bypassVerdicts = bypassVerdicts.load(ordering: .relaxed)
+        v.flowsActive = flowsActive.load(ordering: .relaxed)
+        v.flowsNew = flowsNew.load(ordering: .relaxed)
+        v.flowsClosed = flowsClosed.load(ordering: .relaxed)
+        v.flowsExpired = flowsExpired.load(ordering: .relaxed)
+        v.flowsInvalid = flowsInvalid.load(ordering: .relaxed)
+        v.flowsEarlyDropped = flowsEarlyDropped.load(ordering: .relaxed)
+        v.flowsBypassed = flowsBypassed.load(ordering: .relaxed)
         return v
     }
 }

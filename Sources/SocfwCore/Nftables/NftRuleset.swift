@@ -18,6 +18,7 @@ public struct NftRuleset: Sendable {
     public var mode: DeploymentMode
     public var markMask: UInt32
     public var rejectMark: UInt32
+    public var bypassMark: UInt32
     /// Chain policy: `accept` with bypass (fail-open), `drop` when fail-closed.
     public var failClosed: Bool
     public var priority: Int
@@ -27,6 +28,7 @@ public struct NftRuleset: Sendable {
         mode = config.mode
         markMask = config.marks.mask
         rejectMark = config.marks.reject
+        bypassMark = config.marks.bypass
         failClosed = !config.queues.bypass
         priority = config.nftables.priority
     }
@@ -51,6 +53,8 @@ public struct NftRuleset: Sendable {
     public var definition: String {
         let mask = NftRuleset.hex(markMask)
         let reject = NftRuleset.hex(rejectMark)
+        let bypass = NftRuleset.hex(bypassMark)
+        let keep = NftRuleset.hex(~markMask)
         var s = "table inet \(table) {\n"
         for family in ["4", "6"] {
             let type = family == "4" ? "ipv4_addr" : "ipv6_addr"
@@ -62,7 +66,11 @@ public struct NftRuleset: Sendable {
                 s += "\tset \(name)\(family) {\n\t\ttype \(type)\n\t\tflags interval,timeout\n\t}\n\n"
             }
         }
-        s += "\tchain \(NftRuleset.inspectChain) {\n\t}\n"
+        // Flows socfwd handed to the kernel (ct mark BYPASS) never reach the
+        // queue rule that socfwd appends after this one.
+        s += "\tchain \(NftRuleset.inspectChain) {\n"
+        s += "\t\tct mark & \(mask) == \(bypass) accept\n"
+        s += "\t}\n"
         for (name, hook) in baseChains {
             s += "\n\tchain \(name) {\n"
             s += "\t\ttype filter hook \(hook) priority \(priority); policy \(failClosed ? "drop" : "accept");\n"
@@ -72,6 +80,9 @@ public struct NftRuleset: Sendable {
                 s += "\t\tmeta mark & \(mask) == \(reject) meta l4proto tcp reject with tcp reset\n"
                 s += "\t\tmeta mark & \(mask) == \(reject) reject with icmpx admin-prohibited\n"
             }
+            // A BYPASS verdict (NF_REPEAT + mark) stores the mark in the
+            // connection, so the rest of the flow is accepted in `inspect`.
+            s += "\t\tmeta mark & \(mask) == \(bypass) ct mark set ct mark & \(keep) | \(bypass) accept\n"
             s += "\t\tip saddr @allow4 goto \(NftRuleset.inspectChain)\n"
             s += "\t\tip daddr @allow4 goto \(NftRuleset.inspectChain)\n"
             s += "\t\tip6 saddr @allow6 goto \(NftRuleset.inspectChain)\n"

@@ -10,6 +10,7 @@ import SocfwWire
 ///   Suricata does with `drop.alerts: yes`), `alert.action: "blocked"`.
 public enum EveJSON {
     public static func line(for event: Event) -> String {
+        if event.kind == .flow, let c = event.connection { return flowLine(c, reason: event.endReason ?? .timeout) }
         let p = event.packet
         var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\""
         s += ",\"flow_id\":\(event.flowID)"
@@ -50,6 +51,41 @@ public enum EveJSON {
         }
         s += "}"
         return s
+    }
+
+    /// Suricata's `flow` record: counters toward the server (the original
+    /// direction) and toward the client, start/end, state and reason.
+    static func flowLine(_ c: Connection, reason: FlowEndReason) -> String {
+        let (src, sport) = c.originalSource
+        let (dst, dport) = c.originalDestination
+        let tcpOrUDP = c.protocolNumber == IPProtocolNumber.tcp || c.protocolNumber == IPProtocolNumber.udp
+        var s = "{\"timestamp\":\"\(timestamp(c.lastSeenNanoseconds))\",\"flow_id\":\(c.flowID),\"event_type\":\"flow\""
+        s += ",\"src_ip\":\"\(src)\""
+        if tcpOrUDP { s += ",\"src_port\":\(sport)" }
+        s += ",\"dest_ip\":\"\(dst)\""
+        if tcpOrUDP { s += ",\"dest_port\":\(dport)" }
+        s += ",\"proto\":\"\(protoName(c.protocolNumber))\""
+        let state: String
+        if c.bypassed {
+            state = "bypassed"
+        } else if c.protocolNumber == IPProtocolNumber.tcp {
+            switch c.tcp.state {
+            case .closed, .timeWait, .closing, .lastAck, .finWait1, .finWait2, .closeWait: state = "closed"
+            case .established: state = "established"
+            case .synSent, .synReceived: state = "new"
+            }
+        } else {
+            state = c.seenReply ? "established" : "new"
+        }
+        let age = max(0, (c.lastSeenNanoseconds - c.firstSeenNanoseconds) / 1_000_000_000)
+        s += ",\"flow\":{\"pkts_toserver\":\(c.packetsOriginal),\"pkts_toclient\":\(c.packetsReply)"
+        s += ",\"bytes_toserver\":\(c.bytesOriginal),\"bytes_toclient\":\(c.bytesReply)"
+        s += ",\"start\":\"\(timestamp(c.firstSeenNanoseconds))\",\"end\":\"\(timestamp(c.lastSeenNanoseconds))\""
+        s += ",\"age\":\(age),\"state\":\"\(state)\",\"reason\":\"\(reason.rawValue)\",\"alerted\":false}"
+        if c.protocolNumber == IPProtocolNumber.tcp {
+            s += ",\"tcp\":{\"state\":\"\(c.tcp.state.name.lowercased())\"}"
+        }
+        return s + "}"
     }
 
     static func hasPorts(_ p: PacketSummary) -> Bool {

@@ -11,6 +11,8 @@ public struct Event: Sendable {
         case log
         /// The packet was dropped or rejected.
         case drop
+        /// A tracked flow ended (EVE `flow` record).
+        case flow
     }
 
     public var kind: Kind
@@ -24,9 +26,16 @@ public struct Event: Sendable {
     /// Why a packet without a rule was dropped, e.g. "default_action" or a
     /// wire error counter name.
     public var reason: String?
+    /// The tracker's view of the packet's flow, when tracked.
+    public var flowState: ConnectionState?
+    /// For `.flow` events: the flow that ended and why.
+    public var connection: Connection?
+    public var endReason: FlowEndReason?
 
     public init(kind: Kind, timestampNanoseconds: Int64, packet: PacketSummary, verdict: Verdict,
-                ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil) {
+                ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil,
+                flowState: ConnectionState? = nil) {
+        self.flowState = flowState
         self.kind = kind
         self.timestampNanoseconds = timestampNanoseconds
         self.packet = packet
@@ -39,7 +48,15 @@ public struct Event: Sendable {
 
     /// A flow id that is the same for both directions of a connection, as
     /// EVE's `flow_id` is. Kept below 2^53 so JSON readers keep it exact.
-    public var flowID: UInt64 { FlowKey(packet).hash & ((1 << 51) - 1) }
+    public var flowID: UInt64 { connection?.flowID ?? FlowKey(packet).hash & ((1 << 51) - 1) }
+
+    /// The EVE `flow` record of a flow that ended.
+    public static func flowEnded(_ c: Connection, reason: FlowEndReason) -> Event {
+        var e = Event(kind: .flow, timestampNanoseconds: c.lastSeenNanoseconds, packet: PacketSummary(), verdict: .accept)
+        e.connection = c
+        e.endReason = reason
+        return e
+    }
 }
 
 /// Direction-independent flow identity (addresses and ports sorted).
@@ -50,13 +67,29 @@ public struct FlowKey: Hashable, Sendable {
     public var highPort: UInt16
     public var protocolNumber: UInt8
 
-    public init(_ p: PacketSummary) {
-        if p.source < p.destination || (p.source == p.destination && p.sourcePort <= p.destinationPort) {
-            lowAddress = p.source; lowPort = p.sourcePort; highAddress = p.destination; highPort = p.destinationPort
+    public init(lowAddress: IPAddress, highAddress: IPAddress, lowPort: UInt16, highPort: UInt16, protocolNumber: UInt8) {
+        self.lowAddress = lowAddress
+        self.highAddress = highAddress
+        self.lowPort = lowPort
+        self.highPort = highPort
+        self.protocolNumber = protocolNumber
+    }
+
+    /// The key of the flow `source:sourcePort → destination:destinationPort`.
+    public init(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16,
+                protocolNumber: UInt8) {
+        if source < destination || (source == destination && sourcePort <= destinationPort) {
+            self.init(lowAddress: source, highAddress: destination, lowPort: sourcePort, highPort: destinationPort,
+                      protocolNumber: protocolNumber)
         } else {
-            lowAddress = p.destination; lowPort = p.destinationPort; highAddress = p.source; highPort = p.sourcePort
+            self.init(lowAddress: destination, highAddress: source, lowPort: destinationPort, highPort: sourcePort,
+                      protocolNumber: protocolNumber)
         }
-        protocolNumber = p.l4Protocol
+    }
+
+    public init(_ p: PacketSummary) {
+        self.init(source: p.source, sourcePort: p.sourcePort, destination: p.destination,
+                  destinationPort: p.destinationPort, protocolNumber: p.l4Protocol)
     }
 
     /// 64-bit mix (splitmix64 finaliser) of the fields; stable across runs,

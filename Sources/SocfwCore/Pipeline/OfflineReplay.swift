@@ -7,6 +7,15 @@ public struct ReplaySummary: Sendable {
     public var counters: PipelineCounters
     public var records: Int
     public var seconds: Double
+    /// Connection-tracker counters before the final flush (nil without tracking).
+    public var conntrack: ConntrackCounters?
+
+    var flowsJSON: String {
+        guard let c = conntrack else { return "" }
+        let invalid = c.invalidByReason.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        return ",\"flows\":{\"new\":\(c.new),\"closed\":\(c.closed),\"expired\":\(c.expired),\"early_dropped\":\(c.earlyDropped)"
+            + ",\"bypassed\":\(c.bypassed),\"active_at_end\":\(c.active),\"invalid\":\(c.invalid),\"invalid_by_reason\":{\(invalid)}}"
+    }
 
     public var packetsPerSecond: Double { seconds > 0 ? Double(counters.packets) / seconds : 0 }
 
@@ -18,6 +27,7 @@ public struct ReplaySummary: Sendable {
             + ",\"bytes\":\(counters.bytes),\"non_ip\":\(counters.nonIP)"
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
+            + flowsJSON
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -42,13 +52,21 @@ public enum OfflineReplay {
                 _ = pipeline.process(packet, wireLength: wireLength, timestampNanoseconds: record.timestampNanoseconds) {
                     eve?.write($0)
                 }
+                // Flows time out on the capture's clock, a little at a time.
+                if records & 1023 == 0 {
+                    pipeline.expireFlows(now: record.timestampNanoseconds, budget: 1024) { eve?.write($0) }
+                }
             }
         } catch {
             failure = error
         }
+        let conntrack = pipeline.tracker?.counters
+        // Like Suricata at the end of a capture: every flow still open ends (reason "shutdown").
+        pipeline.flushFlows { eve?.write($0) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         eve?.flush()
         if let failure { throw failure }
-        return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds)
+        return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
+                             conntrack: conntrack)
     }
 }

@@ -15,6 +15,8 @@ public struct PipelineCounters: Equatable, Sendable {
     public var events: UInt64 = 0
     /// Malformed packets by wire error (`ipv4_truncated`, ...).
     public var parseErrors: [String: UInt64] = [:]
+    /// Packets given the BYPASS mark (their flow continues in the kernel).
+    public var bypassVerdicts: UInt64 = 0
 
     public init() {}
 
@@ -31,6 +33,7 @@ public struct PipelineCounters: Equatable, Sendable {
         r.packets &+= b.packets; r.bytes &+= b.bytes; r.accepted &+= b.accepted; r.dropped &+= b.dropped
         r.rejected &+= b.rejected; r.malformed &+= b.malformed; r.nonIP &+= b.nonIP; r.events &+= b.events
         r.parseErrors.merge(b.parseErrors, uniquingKeysWith: +)
+        r.bypassVerdicts &+= b.bypassVerdicts
         return r
     }
 }
@@ -43,6 +46,10 @@ public struct PacketResult: Sendable {
     /// or a malformed packet.
     public var ruleIndex: Int
     public var malformed: Bool
+    /// The tracker's result; nil without connection tracking or for malformed packets.
+    public var flow: TrackResult?
+    /// Accept with the BYPASS mark: the rest of the flow stays in the kernel.
+    public var bypass: Bool = false
 }
 
 /// The packet path shared by inline and offline mode: parse → rules → verdict
@@ -52,10 +59,50 @@ public struct Pipeline {
     public private(set) var ruleSet: RuleSet
     public let malformedVerdict: Verdict
     public var counters = PipelineCounters()
+    /// Connection tracking; nil runs the rules on packets alone (ct_state is
+    /// then `untracked`).
+    public private(set) var tracker: ConnectionTracker?
+    let invalidVerdict: Verdict?
 
-    public init(ruleSet: RuleSet, malformedAction: RuleAction) {
+    public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
+                connectionCapacity: Int = 0) {
         self.ruleSet = ruleSet
         self.malformedVerdict = malformedAction.verdict
+        if let conntrack {
+            tracker = ConnectionTracker(config: conntrack, capacity: max(connectionCapacity, 1024))
+            // ALLOW hands INVALID packets to the rules (ct_state invalid).
+            invalidVerdict = conntrack.invalidAction == .allow ? nil : conntrack.invalidAction.verdict
+        } else {
+            invalidVerdict = nil
+        }
+    }
+
+    /// Ends flows whose timeout passed (at most `budget` table visits) and
+    /// emits their flow events.
+    public mutating func expireFlows(now: Int64, budget: Int, emit: (Event) -> Void) {
+        guard tracker != nil else { return }
+        tracker!.expire(now: now, budget: budget) { c, reason in
+            counters.events &+= 1
+            emit(Event.flowEnded(c, reason: reason))
+        }
+    }
+
+    /// Ends every tracked flow (shutdown, end of capture).
+    public mutating func flushFlows(emit: (Event) -> Void) {
+        guard tracker != nil else { return }
+        tracker!.flush { c, reason in
+            counters.events &+= 1
+            emit(Event.flowEnded(c, reason: reason))
+        }
+    }
+
+    /// The kernel destroyed the conntrack entry of a (bypassed) flow.
+    public mutating func kernelDestroyed(_ key: FlowKey, emit: (Event) -> Void) {
+        guard tracker != nil else { return }
+        tracker!.kernelDestroyed(key) { c, reason in
+            counters.events &+= 1
+            emit(Event.flowEnded(c, reason: reason))
+        }
     }
 
     /// Installs a new rule snapshot (between batches).
@@ -84,28 +131,55 @@ public struct Pipeline {
             }
             return PacketResult(verdict: malformedVerdict, summary: summary, ruleIndex: -1, malformed: true)
         }
+        var flow: TrackResult? = nil
+        var context = FlowContext.untracked
+        if tracker != nil {
+            let t = tracker!.track(summary, packet: bytes, now: timestampNanoseconds)
+            flow = t
+            context = FlowContext(state: t.state, direction: t.direction)
+            if t.state == .invalid, let verdict = invalidVerdict {
+                counters.count(verdict)
+                counters.events &+= 1
+                emit(Event(kind: .drop, timestampNanoseconds: timestampNanoseconds, packet: summary, verdict: verdict,
+                           reason: "ct_invalid_\(t.invalidReason?.name ?? "unknown")", flowState: .invalid))
+                return PacketResult(verdict: verdict, summary: summary, ruleIndex: -1, malformed: false, flow: t)
+            }
+        }
         let rules = ruleSet
         var eventCount: UInt64 = 0
-        let decision = rules.evaluate(summary) { index in
+        let decision = rules.evaluate(summary, flow: context) { index in
             let rule = rules.rules[index]
             eventCount &+= 1
             emit(Event(kind: rule.action == .alert ? .alert : .log, timestampNanoseconds: timestampNanoseconds,
                        packet: summary, verdict: .accept, ruleID: rule.id, ruleName: rule.name,
-                       ruleAction: rule.action))
+                       ruleAction: rule.action, flowState: context.state))
         }
         counters.count(decision.verdict)
+        var bypass = false
+        if let t = flow, tracker != nil {
+            if decision.verdict != .accept {
+                // Like Linux, never confirm a flow whose first packet was dropped.
+                tracker!.discardNew(t)
+                if t.bypass { tracker!.cancelBypass(t) }
+            } else if t.bypass {
+                bypass = true
+                counters.bypassVerdicts &+= 1
+            }
+        }
         if decision.verdict != .accept {
             eventCount &+= 1
             if decision.ruleIndex >= 0 {
                 let rule = rules.rules[decision.ruleIndex]
                 emit(Event(kind: .drop, timestampNanoseconds: timestampNanoseconds, packet: summary,
-                           verdict: decision.verdict, ruleID: rule.id, ruleName: rule.name, ruleAction: rule.action))
+                           verdict: decision.verdict, ruleID: rule.id, ruleName: rule.name, ruleAction: rule.action,
+                           flowState: context.state))
             } else {
                 emit(Event(kind: .drop, timestampNanoseconds: timestampNanoseconds, packet: summary,
-                           verdict: decision.verdict, reason: "default_action"))
+                           verdict: decision.verdict, reason: "default_action", flowState: context.state))
             }
         }
         counters.events &+= eventCount
-        return PacketResult(verdict: decision.verdict, summary: summary, ruleIndex: decision.ruleIndex, malformed: false)
+        return PacketResult(verdict: decision.verdict, summary: summary, ruleIndex: decision.ruleIndex, malformed: false,
+                            flow: flow, bypass: bypass)
     }
 }

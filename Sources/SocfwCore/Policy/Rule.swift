@@ -7,6 +7,22 @@ public enum RuleField: String, CaseIterable, Sendable {
     case srcPort = "src_port"
     case dstPort = "dst_port"
     case `protocol` = "protocol"
+    case ctState = "ct_state"
+    case ctDirection = "ct_direction"
+}
+
+/// What the connection tracker says about the packet being evaluated.
+public struct FlowContext: Equatable, Sendable {
+    public var state: ConnectionState
+    public var direction: FlowDirection
+
+    public init(state: ConnectionState, direction: FlowDirection) {
+        self.state = state
+        self.direction = direction
+    }
+
+    /// For evaluation without a tracker (tests, tools).
+    public static let untracked = FlowContext(state: .untracked, direction: .original)
 }
 
 public enum RuleOperator: String, CaseIterable, Sendable {
@@ -21,11 +37,18 @@ public enum Condition: Equatable, Sendable {
     /// Only TCP and UDP packets have ports: on others the condition is false.
     case port(source: Bool, ranges: [ClosedRange<UInt16>], negated: Bool)
     case protocolNumber(numbers: [UInt8], negated: Bool)
+    /// `ct_state`: bit `1 << state.rawValue` set for each listed state.
+    case connectionState(mask: UInt8, negated: Bool)
+    case connectionDirection(FlowDirection, negated: Bool)
 
     /// Whether the packet satisfies the condition.
     @inlinable
-    public func matches(_ p: PacketSummary) -> Bool {
+    public func matches(_ p: PacketSummary, flow: FlowContext = .untracked) -> Bool {
         switch self {
+        case let .connectionState(mask, negated):
+            return (mask & (1 << flow.state.rawValue) != 0) != negated
+        case let .connectionDirection(direction, negated):
+            return (flow.direction == direction) != negated
         case let .address(source, prefixes, negated):
             let a = source ? p.source : p.destination
             var hit = false
@@ -71,8 +94,8 @@ public struct Rule: Equatable, Sendable {
     }
 
     @inlinable
-    public func matches(_ p: PacketSummary) -> Bool {
-        for c in conditions where !c.matches(p) { return false }
+    public func matches(_ p: PacketSummary, flow: FlowContext = .untracked) -> Bool {
+        for c in conditions where !c.matches(p, flow: flow) { return false }
         return true
     }
 

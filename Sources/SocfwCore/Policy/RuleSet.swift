@@ -74,7 +74,7 @@ public final class RuleSet: Sendable {
     }
 
     struct CompiledCondition {
-        enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto }
+        enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto, ctState, ctDirection }
         var kind: Kind
         var negated: Bool
         var first: Int32
@@ -108,6 +108,10 @@ public final class RuleSet: Sendable {
                     conditions.append(.init(kind: .proto, negated: negated,
                                             first: Int32(protocols.count), count: Int32(numbers.count)))
                     protocols += numbers
+                case let .connectionState(mask, negated):
+                    conditions.append(.init(kind: .ctState, negated: negated, first: Int32(mask), count: 0))
+                case let .connectionDirection(direction, negated):
+                    conditions.append(.init(kind: .ctDirection, negated: negated, first: Int32(direction.rawValue), count: 0))
                 }
             }
             compiledRules.append(.init(firstCondition: first, conditionCount: Int32(rule.conditions.count),
@@ -170,7 +174,8 @@ public final class RuleSet: Sendable {
     /// apply to any destination port merged (in rule order) with the rules
     /// indexed under its destination port; for a packet without ports, the
     /// rules that have no port condition.
-    public func evaluate(_ p: PacketSummary, onNonTerminal: (Int) -> Void) -> RuleDecision {
+    public func evaluate(_ p: PacketSummary, flow: FlowContext = .untracked,
+                         onNonTerminal: (Int) -> Void) -> RuleDecision {
         compiledRules.withUnsafeBufferPointer { rules in
             conditions.withUnsafeBufferPointer { conds in
                 prefixes.withUnsafeBufferPointer { prefixes in
@@ -202,6 +207,10 @@ public final class RuleSet: Sendable {
                                         }
                                     case .proto:
                                         for j in lo..<hi where protos[j] == p.l4Protocol { hit = true; break }
+                                    case .ctState:
+                                        hit = c.first & (1 << Int32(flow.state.rawValue)) != 0
+                                    case .ctDirection:
+                                        hit = c.first == Int32(flow.direction.rawValue)
                                     }
                                     if hit == c.negated { return false }
                                     k += 1
@@ -252,8 +261,9 @@ public final class RuleSet: Sendable {
 
     /// Reference evaluator over the readable `Rule` form; the compiled path
     /// must agree with it (checked by a differential test).
-    public func evaluateSimple(_ packet: PacketSummary, onNonTerminal: (Int) -> Void) -> RuleDecision {
-        for (i, rule) in rules.enumerated() where rule.matches(packet) {
+    public func evaluateSimple(_ packet: PacketSummary, flow: FlowContext = .untracked,
+                               onNonTerminal: (Int) -> Void) -> RuleDecision {
+        for (i, rule) in rules.enumerated() where rule.matches(packet, flow: flow) {
             if rule.action.isTerminal { return RuleDecision(verdict: rule.action.verdict, ruleIndex: i) }
             onNonTerminal(i)
         }

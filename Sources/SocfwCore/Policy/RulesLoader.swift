@@ -146,6 +146,26 @@ public enum RulesLoader {
             case .cidr:
                 throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
             }
+        case .ctState:
+            switch op {
+            case .eq, .ne, .in:
+                var mask: UInt8 = 0
+                for v in values {
+                    let state = try v.oneOf(ConnectionState.allCases.map { ($0.name, $0) }, what: "connection state")
+                    mask |= 1 << state.rawValue
+                }
+                return .connectionState(mask: mask, negated: op == .ne)
+            case .gt, .lt, .cidr:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'ct_state' (use eq, ne or in)")
+            }
+        case .ctDirection:
+            switch op {
+            case .eq, .ne:
+                let direction = try values[0].oneOf([("original", FlowDirection.original), ("reply", .reply)], what: "direction")
+                return .connectionDirection(direction, negated: op == .ne)
+            case .gt, .lt, .in, .cidr:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'ct_direction' (use eq or ne)")
+            }
         case .protocol:
             switch op {
             case .eq, .ne:
