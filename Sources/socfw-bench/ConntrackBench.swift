@@ -1,4 +1,4 @@
-// socfw-bench conntrack [--flows N] [--per-source-limit N] [--rounds N]
+// socfw-bench conntrack [--flows N] [--per-source-limit N (default 0, as socfwd's default)] [--rounds N]
 //
 // The connection table alone, on one thread: insert N flows, look up the N
 // keys in random order, look up N absent keys, expire all N by advancing
@@ -10,58 +10,11 @@ import Foundation
 import SocfwCore
 import SocfwWire
 
-/// A stand-in for the tracker's `Connection`, field for field as it is laid
-/// out there (flattened key, both TCP directions' windows, counters,
-/// timestamps): 112 bytes.
-private struct BenchConnection: FlowTableEntry {
-    struct Window { var end: UInt32, maxEnd: UInt32, maxWindow: UInt32 }
-    struct TCPState {
-        var original: Window, reply: Window
-        var originalScale: UInt8, replyScale: UInt8, state: UInt8, lastFlags: UInt8
-    }
-
-    var lowHigh: UInt64, lowLow: UInt64, highHigh: UInt64, highLow: UInt64
-    var lowPort: UInt16, highPort: UInt16
-    var protocolNumber: UInt8
-    var flags: UInt8
-    var tcp: TCPState
-    var timeoutSeconds: UInt32
-    var packetsOriginal: UInt32 = 1, packetsReply: UInt32 = 0
-    var bytesOriginal: UInt64 = 60, bytesReply: UInt64 = 0
-    var firstSeenNanoseconds: Int64
-    var lastSeenNanoseconds: Int64
-
-    static let flagV6: UInt8 = 1, flagOriginalIsLow: UInt8 = 2, flagAssured: UInt8 = 16
-
-    init(key: FlowKey, originalIsLow: Bool, timeoutSeconds: UInt32, now: Int64) {
-        lowHigh = key.lowAddress.high; lowLow = key.lowAddress.low
-        highHigh = key.highAddress.high; highLow = key.highAddress.low
-        lowPort = key.lowPort; highPort = key.highPort
-        protocolNumber = key.protocolNumber
-        flags = (key.lowAddress.isV6 ? Self.flagV6 : 0) | (originalIsLow ? Self.flagOriginalIsLow : 0)
-        let window = Window(end: 1, maxEnd: 65535, maxWindow: 65535)
-        tcp = TCPState(original: window, reply: window, originalScale: 7, replyScale: 7, state: 3, lastFlags: 0x10)
-        self.timeoutSeconds = timeoutSeconds
-        firstSeenNanoseconds = now
-        lastSeenNanoseconds = now
-    }
-
-    var key: FlowKey {
-        let v6 = flags & Self.flagV6 != 0
-        let low = v6 ? IPAddress(v6High: lowHigh, low: lowLow) : IPAddress(v4: UInt32(truncatingIfNeeded: lowLow))
-        let high = v6 ? IPAddress(v6High: highHigh, low: highLow) : IPAddress(v4: UInt32(truncatingIfNeeded: highLow))
-        return FlowKey(lowAddress: low, highAddress: high, lowPort: lowPort, highPort: highPort,
-                       protocolNumber: protocolNumber)
-    }
-
-    var sourceAddress: IPAddress {
-        let k = key
-        return flags & Self.flagOriginalIsLow != 0 ? k.lowAddress : k.highAddress
-    }
-
-    var expiresAtNanoseconds: Int64 { lastSeenNanoseconds + Int64(timeoutSeconds) * 1_000_000_000 }
-    var isEarlyDroppable: Bool { flags & Self.flagAssured == 0 }
-}
+/// The tracker's real entry type is measured: `Connection`, with a TCP
+/// tracker started from a SYN.
+private let benchTCP = TCPTracker.start(
+    TCPSegmentInfo(flags: .syn, sequence: 1, acknowledgement: 0, window: 65535, payloadLength: 0, windowScale: 7),
+    loosePickup: false).0!
 
 /// Flow number `i`: a client (one IPv6 in eight) with 16 flows from ports
 /// 20000...20015 to one of 4,096 servers. `absent` keys come from other
@@ -143,7 +96,7 @@ private func format(_ x: Double) -> String { String(format: "%.1f", x) }
 
 func benchConntrack() {
     let flows = argument("--flows", default: 1_000_000)
-    let perSourceLimit = argument("--per-source-limit", default: 1000)
+    let perSourceLimit = argument("--per-source-limit", default: 0)
     let rounds = max(1, argument("--rounds", default: 5))
     guard flows > 0, flows <= 1 << 24 else {
         FileHandle.standardError.write(Data("socfw-bench: --flows must be 1...16777216\n".utf8))
@@ -158,8 +111,8 @@ func benchConntrack() {
     var sink = 0
 
     let rssBefore = residentBytes()
-    var table = FlowTable<BenchConnection>(capacity: flows, perSourceLimit: perSourceLimit, hashSeed: 0x5eed)
-    print("conntrack: \(flows) flows, entry \(MemoryLayout<BenchConnection>.stride) bytes, "
+    var table = FlowTable<Connection>(capacity: flows, perSourceLimit: perSourceLimit, hashSeed: 0x5eed)
+    print("conntrack: \(flows) flows, entry \(MemoryLayout<Connection>.stride) bytes, "
         + "per-source limit \(perSourceLimit), table reserves \(format(Double(table.reservedBytes) / megabyte)) MB, one thread")
 
     // Insert: flow i starts at i ns, with a timeout of 10...300 s (all within
@@ -174,8 +127,8 @@ func benchConntrack() {
     }) { range in
         for i in range {
             let key = keys[i - range.lowerBound]
-            let c = BenchConnection(key: key, originalIsLow: key.lowAddress == clients[i - range.lowerBound],
-                                    timeoutSeconds: 10 + UInt32(i % 291), now: Int64(i))
+            let c = Connection(key: key, originalIsLow: key.lowAddress == clients[i - range.lowerBound],
+                               tcp: benchTCP, timeoutSeconds: 10 + i % 291, now: Int64(i))
             if case .inserted(let index) = table.insert(c, now: Int64(i)) { sink &+= Int(index) }
         }
     }
@@ -286,5 +239,5 @@ func benchConntrack() {
         + ",\"ns_per_lookup_batched\":\(format(nsPerBatchedLookup))"
         + ",\"dictionary_ns_per_lookup\":\(format(dictionaryNsPerLookup))"
         + ",\"dictionary_bytes_per_connection\":\(format(dictionaryBytesPerConnection))"
-        + ",\"entry_bytes\":\(MemoryLayout<BenchConnection>.stride),\"per_source_limit\":\(perSourceLimit)}")
+        + ",\"entry_bytes\":\(MemoryLayout<Connection>.stride),\"per_source_limit\":\(perSourceLimit)}")
 }

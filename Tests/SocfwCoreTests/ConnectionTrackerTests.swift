@@ -226,6 +226,12 @@ struct TrackedRun {
         #expect(run2.pipeline.tracker?.counters.active == 0)
     }
 
+    /// A million of these must fit in 150 MB with the table's index and timer
+    /// links (Scripts/bench conntrack): keep the entry at 120 bytes.
+    @Test func aConnectionEntryStaysCompact() {
+        #expect(MemoryLayout<Connection>.stride <= 120)
+    }
+
     @Test func conntrackSettingsAreReadAndValidated() throws {
         let c = try SocfwConfig.parse(yaml: """
             conntrack:

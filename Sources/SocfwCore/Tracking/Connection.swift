@@ -32,20 +32,22 @@ public enum ConnectionState: UInt8, Sendable, CaseIterable {
 /// words and rebuilt on demand, and the expiry is derived from the last-seen
 /// time and the state's timeout.
 public struct Connection: FlowTableEntry, Sendable {
+    // Fields are declared widest first: Swift lays them out in declaration
+    // order, and this order packs the entry into 120 bytes.
     // Direction-independent key, flattened (see `key`).
     var lowHigh: UInt64, lowLow: UInt64, highHigh: UInt64, highLow: UInt64
-    var lowPort: UInt16, highPort: UInt16
-    public private(set) var protocolNumber: UInt8
-    var flags: UInt8
-    public var tcp: TCPTracker
-    /// Timeout of the current state, seconds.
-    public var timeoutSeconds: UInt32
-    public var packetsOriginal: UInt32 = 0
-    public var packetsReply: UInt32 = 0
     public var bytesOriginal: UInt64 = 0
     public var bytesReply: UInt64 = 0
     public var firstSeenNanoseconds: Int64
     public var lastSeenNanoseconds: Int64
+    public var tcp: TCPTracker  // 38 bytes: the two 1-byte fields fill its tail
+    public private(set) var protocolNumber: UInt8
+    var flags: UInt8
+    /// Timeout of the current state, seconds.
+    public var timeoutSeconds: UInt32
+    public var packetsOriginal: UInt32 = 0
+    public var packetsReply: UInt32 = 0
+    var lowPort: UInt16, highPort: UInt16
 
     static let flagV6: UInt8 = 1
     static let flagOriginalIsLow: UInt8 = 2
