@@ -112,6 +112,22 @@ public final class InlineEngine: Sendable {
         }
     }
 
+    /// Connections of every worker matching `filter`, largest first. Each
+    /// worker answers between two batches (within its 200 ms idle timeout).
+    public func connections(filter: ConnectionFilter = ConnectionFilter(), limit: Int) -> [ConnectionSummary] {
+        let all = workers.withLock { $0 }
+        all.forEach { $0.requestSnapshot(filter: filter, limit: limit) }
+        var results: [[ConnectionSummary]?] = Array(repeating: nil, count: all.count)
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline && results.contains(where: { $0 == nil }) {
+            for (i, w) in all.enumerated() where results[i] == nil { results[i] = w.takeSnapshot() }
+            if results.contains(where: { $0 == nil }) { usleep(5_000) }
+        }
+        let merged = results.compactMap { $0 }.flatMap { $0 }
+            .sorted { $0.totalBytes > $1.totalBytes || ($0.totalBytes == $1.totalBytes && $0.flowID < $1.flowID) }
+        return Array(merged.prefix(limit))
+    }
+
     public func workerStats() -> [WorkerStats.Values] { workers.withLock { $0.map { $0.stats.snapshot() } } }
 
     public func kernelCounters() -> [KernelQueueCounters] {

@@ -23,6 +23,15 @@ public final class QueueWorker: Sendable {
     /// Flows the kernel destroyed (ctnetlink), delivered by the event
     /// thread; drained by the worker between batches.
     private let destroyed = Mutex<[FlowKey]>([])
+    /// A connection snapshot asked for by the engine, answered between batches.
+    private let snapshotPending = Atomic<Bool>(false)
+    private let snapshotBox = Mutex<SnapshotRequest?>(nil)
+
+    struct SnapshotRequest: Sendable {
+        var filter: ConnectionFilter
+        var limit: Int
+        var result: [ConnectionSummary]?
+    }
     private let finished = Atomic<Bool>(false)
     // The C handle is created on the caller's thread (so bind errors are
     // reported at start) and used only by the worker thread afterwards.
@@ -62,6 +71,21 @@ public final class QueueWorker: Sendable {
 
     /// Asks the thread to stop; it notices within one poll interval.
     public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Asks for this worker's connections; collect with `takeSnapshot()`.
+    public func requestSnapshot(filter: ConnectionFilter, limit: Int) {
+        snapshotBox.withLock { $0 = SnapshotRequest(filter: filter, limit: limit, result: nil) }
+        snapshotPending.store(true, ordering: .releasing)
+    }
+
+    /// The answer to `requestSnapshot`, once the worker has given it.
+    public func takeSnapshot() -> [ConnectionSummary]? {
+        snapshotBox.withLock { box in
+            guard let result = box?.result else { return nil }
+            box = nil
+            return result
+        }
+    }
 
     /// Hands the worker flows whose kernel conntrack entry ended.
     public func kernelDestroyed(_ keys: [FlowKey]) {
@@ -110,6 +134,15 @@ public final class QueueWorker: Sendable {
                 return keys
             }
             for key in ended { pipeline.kernelDestroyed(key) { pending.append($0) } }
+            if snapshotPending.load(ordering: .acquiring) {
+                snapshotPending.store(false, ordering: .relaxed)
+                let tracker = pipeline.tracker
+                snapshotBox.withLock { box in
+                    guard var request = box else { return }
+                    request.result = tracker?.snapshot(filter: request.filter, limit: request.limit) ?? []
+                    box = request
+                }
+            }
             guard n > 0 else {
                 if !pending.isEmpty {
                     events.push(pending)

@@ -14,6 +14,7 @@ struct Socfwd: ParsableCommand {
         discussion: """
             Without --pcap or --check-config, socfwd binds its queues, installs `table inet socfw` \
             and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the rules). \
+            SIGUSR1 logs the 50 largest tracked connections. \
             See Docs/configuration.md for the configuration file.
             """
     )
@@ -130,12 +131,18 @@ struct Socfwd: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         let signalQueue = DispatchQueue(label: "socfwd.signals")
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
             source.setEventHandler {
                 if sig == SIGHUP {
                     engine.reloadRules()
+                } else if sig == SIGUSR1 {
+                    // Operators' view of the tracked connections (the control
+                    // socket will serve the same snapshot).
+                    let conns = engine.connections(limit: 50)
+                    logger.info("connections: \(conns.count) largest (SIGUSR1)")
+                    for c in conns { logger.info("conn \(c.line)") }
                 } else {
                     logger.info("signal \(sig): stopping")
                     done.signal()

@@ -226,6 +226,23 @@ struct TrackedRun {
         #expect(run2.pipeline.tracker?.counters.active == 0)
     }
 
+    @Test func snapshotsFilterAndOrderByBytes() throws {
+        var run = TrackedRun()
+        for step in Self.httpExchange(Self.client, Self.server).prefix(5) { _ = run.send(step.bytes) }
+        _ = run.send(udpPacket(Self.client, Self.server, sport: 5000, dport: 5300))
+        _ = run.send(udpPacket("198.18.1.9", Self.server, sport: 5001, dport: 53, payload: 400))
+        let tracker = try #require(run.pipeline.tracker)
+        let all = tracker.snapshot(limit: 10)
+        #expect(all.count == 3)
+        #expect(all.map(\.totalBytes) == all.map(\.totalBytes).sorted(by: >))
+        #expect(all.first?.state == "ESTABLISHED" && all.first?.destinationPort == 80)
+        #expect(all.first?.line.hasPrefix("TCP 198.18.1.2:41000 -> 198.18.2.2:80 ESTABLISHED pkts 3/2") == true)
+        #expect(tracker.snapshot(filter: ConnectionFilter(port: 5300), limit: 10).map(\.destinationPort) == [5300])
+        #expect(tracker.snapshot(filter: ConnectionFilter(state: "unreplied"), limit: 10).count == 2)
+        #expect(tracker.snapshot(filter: ConnectionFilter(address: IPPrefix("198.18.1.9/32")), limit: 10).count == 1)
+        #expect(tracker.snapshot(limit: 1).count == 1)
+    }
+
     /// A million of these must fit in 150 MB with the table's index and timer
     /// links (Scripts/bench conntrack): keep the entry at 120 bytes.
     @Test func aConnectionEntryStaysCompact() {

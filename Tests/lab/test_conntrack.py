@@ -137,3 +137,25 @@ def test_a_bulk_transfer_is_bypassed_after_the_configured_depth(ct_lab):
     assert flow, f"no bypassed flow record: {lab.read_from('LAB_EVE', offset)[-3000:]}"
     assert flow["flow"]["reason"] == "bypass_ended", flow
     assert flow["flow"]["pkts_toserver"] >= 32 and flow["flow"]["pkts_toclient"] >= 32, flow
+
+
+def test_sigusr1_lists_live_connections(ct_lab):
+    """An open TCP connection shows up, ESTABLISHED, in the connection dump."""
+    import os
+    import signal
+    lab = ct_lab
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client_ns, "python3", "-c",
+         "import socket,sys,time; s=socket.create_connection((sys.argv[1], 8080), timeout=3); "
+         "s.sendall(b'hello'); print('open', flush=True); time.sleep(8)", lab.server_ip(4)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open", holder.stderr.read()
+        offset = lab.file_size("LAB_LOG")
+        os.kill(int(Path(lab.env["LAB_PIDFILE"]).read_text().strip()), signal.SIGUSR1)
+        pattern = re.compile(rf"conn TCP {re.escape(lab.client_ip(4))}:\d+ -> {re.escape(lab.server_ip(4))}:8080 ESTABLISHED")
+        assert poll(lambda: pattern.search(lab.read_from("LAB_LOG", offset)), timeout=5), \
+            lab.read_from("LAB_LOG", offset)[-2000:]
+    finally:
+        holder.kill()
+        holder.wait(timeout=5)
