@@ -113,3 +113,40 @@ def test_not_a_capture_is_refused(tmp_path):
     bogus.write_text("this is not a capture\n")
     r = socfwd("--pcap", str(bogus))
     assert r.returncode == 65 and "not a" in r.stderr.lower(), r.stderr
+
+
+def tcp_seg(sport, dport, flags, seq, ack, payload=b""):
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 65535, 0, 0) + payload
+
+
+def test_pcap_replay_tracks_connections_to_their_final_state(tmp_path):
+    """A full TCP exchange ends as a closed flow; a stray ACK with loose pickup
+    off is INVALID and dropped; the summary counts both."""
+    S_, A, F, P = 0x02, 0x10, 0x01, 0x08
+    ci, si = 0xF3A10C2E, 0x1B2C3D4E
+    c2s = lambda fl, seq, ack, data=b"": ether(ipv4(C, S, 6, tcp_seg(41000, 80, fl, seq, ack, data)))
+    s2c = lambda fl, seq, ack, data=b"": ether(ipv4(S, C, 6, tcp_seg(80, 41000, fl, seq, ack, data)))
+    frames = [
+        c2s(S_, ci, 0), s2c(S_ | A, si, ci + 1), c2s(A, ci + 1, si + 1),
+        c2s(P | A, ci + 1, si + 1, b"GET / HTTP/1.0\r\n\r\n"), s2c(P | A, si + 1, ci + 19, b"HTTP/1.0 200 OK\r\n\r\n"),
+        c2s(F | A, ci + 19, si + 20), s2c(F | A, si + 20, ci + 20), c2s(A, ci + 20, si + 21),
+        ether(ipv4(C, S, 6, tcp_seg(40999, 8080, A, 1000, 5000))),   # forged ACK into nothing
+    ]
+    pcap = tmp_path / "conn.pcap"
+    eve = tmp_path / "eve.json"
+    config = tmp_path / "socfwd.yaml"
+    config.write_text(f"rules: {LABD / 'rules.yaml'}\nconntrack: {{ tcp_loose: false }}\n")
+    write_pcap(pcap, frames)
+    r = socfwd("--pcap", str(pcap), "--config", str(config), "--eve", str(eve))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["verdicts"] == {"accept": 8, "drop": 1, "reject": 0}, summary
+    flows = summary["flows"]
+    assert flows["new"] == 1 and flows["invalid"] == 1 and flows["active_at_end"] == 1, flows
+    assert flows["invalid_by_reason"] == {"tcp_not_syn": 1}, flows
+    records = [json.loads(line) for line in eve.read_text().splitlines()]
+    flow = next(e for e in records if e["event_type"] == "flow")
+    assert flow["tcp"]["state"] == "time_wait" and flow["flow"]["reason"] == "shutdown", flow
+    assert flow["flow"]["pkts_toserver"] == 5 and flow["flow"]["pkts_toclient"] == 3, flow
+    drop = next(e for e in records if e["event_type"] == "drop")
+    assert drop["dest_port"] == 8080 and drop["drop"]["reason"] == "ct_invalid_tcp_not_syn", drop
