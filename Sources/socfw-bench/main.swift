@@ -6,19 +6,6 @@ import SocfwCapture
 import SocfwCore
 import SocfwWire
 
-/// Deterministic generator (splitmix64) so every run measures the same input.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// An Ethernet + IPv4 + TCP/UDP frame with correct lengths (checksums are not
 /// verified by the pipeline, so they are left zero except the IP header's).
 func makeFrame(_ rng: inout SplitMix64, payloadBytes: Int) -> [UInt8] {
@@ -98,7 +85,7 @@ func benchPipeline() throws {
     let packets = argument("--packets", default: 1_000_000)
     let ruleCount = argument("--rules", default: 100)
     let rounds = argument("--rounds", default: 5)
-    var rng = SplitMix64(state: 42)
+    var rng = SplitMix64(seed: 42)
     let path = NSTemporaryDirectory() + "socfw-bench-\(getpid()).pcap"
     defer { unlink(path) }
     let writer = try PcapWriter(path: path, linkType: .ethernet)

@@ -34,19 +34,6 @@ private func key(_ n: Int, v6: Bool = false, client: IPAddress? = nil) -> FlowKe
                    protocolNumber: 6)
 }
 
-/// splitmix64, so every run sees the same operations.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 private func insert(_ flow: Flow, into table: inout FlowTable<Flow>, now: Int64 = 0) -> Int32 {
     switch table.insert(flow, now: now) {
     case .inserted(let index), .insertedAfterEarlyDrop(let index): return index
@@ -118,7 +105,7 @@ private func insert(_ flow: Flow, into table: inout FlowTable<Flow>, now: Int64 
         var table = FlowTable<Flow>(capacity: 256, perSourceLimit: 0, hashSeed: 7)
         var live: [Int: Int32] = [:]
         for n in 0..<256 { live[n] = insert(Flow(key(n)), into: &table) }
-        var rng = SplitMix64(state: 1)
+        var rng = SplitMix64(seed: 1)
         while !live.isEmpty {
             let n = Array(live.keys).sorted()[rng.below(live.count)]
             table.remove(live.removeValue(forKey: n)!)
@@ -354,7 +341,7 @@ private func insert(_ flow: Flow, into table: inout FlowTable<Flow>, now: Int64 
         var table = FlowTable<Flow>(capacity: capacity, perSourceLimit: limit, hashSeed: 42)
         var model: [FlowKey: Model] = [:]
         var perSource: [IPAddress: Int] = [:]
-        var rng = SplitMix64(state: 2024)
+        var rng = SplitMix64(seed: 2024)
         let keys = (0..<3000).map { key($0, v6: $0 % 4 == 0) }
         let sources = (0..<64).map { IPAddress(v4: 0xc0a8_0000 | UInt32($0)) }
         var results: [String: Int] = [:]

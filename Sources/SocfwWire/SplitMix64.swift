@@ -1,0 +1,23 @@
+/// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number
+/// generators", OOPSLA 2014): a small deterministic generator, the same on
+/// every platform, so fuzz tests and generated benchmark inputs replay
+/// exactly. Not for anything secret.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public private(set) var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// A value in `0..<bound` (0 when `bound <= 0`); the modulo bias is
+    /// irrelevant for tests and generated inputs.
+    public mutating func below(_ bound: Int) -> Int {
+        bound <= 0 ? 0 : Int(truncatingIfNeeded: next() % UInt64(bound))
+    }
+}
