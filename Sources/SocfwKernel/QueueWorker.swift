@@ -23,6 +23,7 @@ public final class QueueWorker: Sendable {
     /// Flows the kernel destroyed (ctnetlink), delivered by the event
     /// thread; drained by the worker between batches.
     private let destroyed = Mutex<[FlowKey]>([])
+    private let destroyedPending = Atomic<Bool>(false)
     /// A connection snapshot asked for by the engine, answered between batches.
     private let snapshotPending = Atomic<Bool>(false)
     private let snapshotBox = Mutex<SnapshotRequest?>(nil)
@@ -90,6 +91,7 @@ public final class QueueWorker: Sendable {
     /// Hands the worker flows whose kernel conntrack entry ended.
     public func kernelDestroyed(_ keys: [FlowKey]) {
         destroyed.withLock { $0.append(contentsOf: keys) }
+        destroyedPending.store(true, ordering: .releasing)
     }
 
     public var isFinished: Bool { finished.load(ordering: .acquiring) }
@@ -129,11 +131,15 @@ public final class QueueWorker: Sendable {
             let timestamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
             // Bounded expiry work every batch (and every idle timeout), never a full sweep.
             pipeline.expireFlows(now: timestamp, budget: 256) { pending.append($0) }
-            let ended = destroyed.withLock { keys -> [FlowKey] in
-                defer { keys.removeAll(keepingCapacity: true) }
-                return keys
+            // One atomic load per batch; the lock only when keys are waiting.
+            if destroyedPending.load(ordering: .acquiring) {
+                destroyedPending.store(false, ordering: .relaxed)
+                let ended = destroyed.withLock { keys -> [FlowKey] in
+                    defer { keys.removeAll(keepingCapacity: true) }
+                    return keys
+                }
+                for key in ended { pipeline.kernelDestroyed(key) { pending.append($0) } }
             }
-            for key in ended { pipeline.kernelDestroyed(key) { pending.append($0) } }
             if snapshotPending.load(ordering: .acquiring) {
                 snapshotPending.store(false, ordering: .relaxed)
                 let tracker = pipeline.tracker

@@ -124,6 +124,17 @@ struct TrackedRun {
         #expect((json["tcp"] as? [String: Any])?["state"] as? String == "time_wait")
     }
 
+    @Test func aNewSynAfterTimeWaitReusesThePortPairAndEndsTheOldFlow() throws {
+        var run = TrackedRun()
+        for step in Self.httpExchange(Self.client, Self.server) { _ = run.send(step.bytes) }
+        let again = run.send(tcpPacket(Self.client, Self.server, sport: 41000, dport: 80, flags: SYN,
+                                       seq: 0xF3A1_0C2E &+ 1_000_000, ack: 0))
+        #expect(again.flow?.state == .new && again.flow?.created == true)
+        let ended = try #require(run.events.first { $0.kind == .flow })
+        #expect(ended.endReason == .reused && ended.connection?.packetsOriginal == 5)
+        #expect(run.pipeline.tracker?.counters.active == 1 && run.pipeline.tracker?.counters.closed == 1)
+    }
+
     @Test func aForgedAckIntoNothingIsInvalidWithoutLoosePickup() {
         var strict = ConntrackConfig()
         strict.tcpLoose = false

@@ -1,4 +1,4 @@
-"""Connection tracking through the lab (router mode, both IP families):
+"""Connection tracking through the lab (router and bridge mode, both IP families):
 
   * a curl through the firewall is tracked through its states and ends as a
     closed TCP flow in the EVE flow records, with packets counted both ways;
@@ -29,13 +29,13 @@ conntrack:
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["router", "bridge"])
 def ct_lab(request):
     if not IS_ROOT:
         pytest.skip(NOT_ROOT_REASON)
     if not HAVE_SOCFWD:
         pytest.skip(NO_SOCFWD_REASON)
-    lab = make_lab(request, "router", "c")
+    lab = make_lab(request, request.param, "c" + request.param[0])
     text = Path(lab.env["LAB_DEFAULT_CONFIG"]).read_text()
     config = Path(lab.env["LAB_STATE_DIR"]) / "socfwd-conntrack.yaml"
     config.write_text(text + CONNTRACK)

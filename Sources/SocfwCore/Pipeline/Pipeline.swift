@@ -134,7 +134,12 @@ public struct Pipeline {
         var flow: TrackResult? = nil
         var context = FlowContext.untracked
         if tracker != nil {
-            let t = tracker!.track(summary, packet: bytes, now: timestampNanoseconds)
+            var ended: UInt64 = 0
+            let t = tracker!.track(summary, packet: bytes, now: timestampNanoseconds) { c, reason in
+                ended &+= 1
+                emit(Event.flowEnded(c, reason: reason))
+            }
+            counters.events &+= ended
             flow = t
             context = FlowContext(state: t.state, direction: t.direction)
             if t.state == .invalid, let verdict = invalidVerdict {

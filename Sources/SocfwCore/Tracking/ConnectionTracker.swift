@@ -86,7 +86,10 @@ public struct ConnectionTracker {
     /// Looks up (or creates) the flow of `p` and updates it. `packet` is the
     /// L3 packet the summary was parsed from (ICMP errors quote a packet
     /// inside it; SYN options carry the window scale).
-    public mutating func track(_ p: PacketSummary, packet: UnsafeRawBufferPointer, now: Int64) -> TrackResult {
+    /// `onEnd` receives flows this packet ends: the previous connection of a
+    /// reused port pair, or a flow evicted to make room.
+    public mutating func track(_ p: PacketSummary, packet: UnsafeRawBufferPointer, now: Int64,
+                               onEnd: (Connection, FlowEndReason) -> Void = { _, _ in }) -> TrackResult {
         guard p.l4Parsed else {
             // Non-first fragments (conntrack reassembles before the hook when
             // it is loaded, so inline these are rare) and ESP / no-next-header.
@@ -162,19 +165,19 @@ public struct ConnectionTracker {
             }
             if shortened { table.reschedule(index) }
             if reopen {
-                _ = table.remove(index)
+                onEnd(table.remove(index), .reused)
                 counters.closed &+= 1
-                return create(p, key: key, hash: hash, packet: packet, now: now)
+                return create(p, key: key, hash: hash, packet: packet, now: now, onEnd: onEnd)
             }
             if result.state == .invalid { countInvalid(result.invalidReason!) }
             if result.bypass { counters.bypassed &+= 1 }
             return result
         }
-        return create(p, key: key, hash: hash, packet: packet, now: now)
+        return create(p, key: key, hash: hash, packet: packet, now: now, onEnd: onEnd)
     }
 
     private mutating func create(_ p: PacketSummary, key: FlowKey, hash: UInt64, packet: UnsafeRawBufferPointer,
-                                 now: Int64) -> TrackResult {
+                                 now: Int64, onEnd: (Connection, FlowEndReason) -> Void) -> TrackResult {
         let flowID = hash & ((1 << 51) - 1)
         var tcp = TCPTracker.placeholder
         var timeout = config.timeouts.generic
@@ -208,7 +211,7 @@ public struct ConnectionTracker {
         c.packetsOriginal = 1
         c.bytesOriginal = UInt64(p.ipLength)
         let index: Int32
-        switch table.insert(c, now: now) {
+        switch table.insert(c, now: now, onEvict: { onEnd($0, .evicted) }) {
         case .inserted(let i):
             index = i
         case .insertedAfterEarlyDrop(let i):
