@@ -179,7 +179,7 @@ public struct ConnectionTracker {
     private mutating func create(_ p: PacketSummary, key: FlowKey, hash: UInt64, packet: UnsafeRawBufferPointer,
                                  now: Int64, onEnd: (Connection, FlowEndReason) -> Void) -> TrackResult {
         let flowID = hash & ((1 << 51) - 1)
-        var tcp = TCPTracker.placeholder
+        var tcp = TCPTracker.notTCP
         var timeout = config.timeouts.generic
         switch p.l4Protocol {
         case IPProtocolNumber.tcp:
@@ -305,11 +305,12 @@ public struct ConnectionTracker {
 }
 
 extension TCPTracker {
-    /// Storage for non-TCP connections (never consulted).
-    static var placeholder: TCPTracker {
+    /// The value stored in the `tcp` field of UDP, ICMP and other flows,
+    /// which never read it (a Connection keeps one layout for every protocol
+    /// so the table's entries stay fixed-size).
+    static let notTCP: TCPTracker =
         TCPTracker.start(TCPSegmentInfo(flags: .syn, sequence: 0, acknowledgement: 0, window: 0, payloadLength: 0),
                          loosePickup: false).0!
-    }
 }
 
 extension TCPSegmentInfo {
