@@ -110,6 +110,54 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
         #expect(d == RuleDecision(verdict: .drop, ruleIndex: -1))
     }
 
+    struct FieldCase: Sendable, CustomStringConvertible {
+        var condition: String
+        var matching: PacketSummary
+        var notMatching: PacketSummary
+        var description: String { condition }
+    }
+
+    static func with(_ p: PacketSummary, _ change: (inout PacketSummary) -> Void) -> PacketSummary {
+        var q = p
+        change(&q)
+        return q
+    }
+
+    static let base = packet("198.18.1.2", "198.18.2.2", proto: 6, dport: 80)
+    static let icmp = packet("198.18.1.2", "198.18.2.2", proto: 1)
+
+    static let fieldCases: [FieldCase] = [
+        FieldCase(condition: "{ field: tcp_flags, operator: eq, value: syn }",
+                  matching: with(base) { $0.tcpFlags = .syn }, notMatching: with(base) { $0.tcpFlags = [.syn, .ack] }),
+        FieldCase(condition: "{ field: tcp_flags, operator: in, value: [\"syn,ack\", rst] }",
+                  matching: with(base) { $0.tcpFlags = [.syn, .ack] }, notMatching: with(base) { $0.tcpFlags = .ack }),
+        FieldCase(condition: "{ field: tcp_flags, operator: ne, value: \"fin|psh|urg\" }",
+                  matching: with(base) { $0.tcpFlags = .syn }, notMatching: with(base) { $0.tcpFlags = [.fin, .psh, .urg] }),
+        FieldCase(condition: "{ field: icmp_type, operator: eq, value: 8 }",
+                  matching: with(icmp) { $0.icmpType = 8 }, notMatching: with(base) { $0.icmpType = 8 }),
+        FieldCase(condition: "{ field: icmp_code, operator: in, value: [\"9-13\"] }",
+                  matching: with(icmp) { $0.icmpCode = 13 }, notMatching: with(icmp) { $0.icmpCode = 3 }),
+        FieldCase(condition: "{ field: ttl, operator: lt, value: 2 }",
+                  matching: with(base) { $0.ttl = 1 }, notMatching: with(base) { $0.ttl = 2 }),
+        FieldCase(condition: "{ field: hop_limit, operator: gt, value: 250 }",
+                  matching: with(base) { $0.ttl = 255 }, notMatching: with(base) { $0.ttl = 250 }),
+        FieldCase(condition: "{ field: length, operator: gt, value: 1500 }",
+                  matching: with(base) { $0.ipLength = 9000 }, notMatching: with(base) { $0.ipLength = 1500 }),
+        FieldCase(condition: "{ field: dscp, operator: in, value: [46, \"8-15\"] }",
+                  matching: with(base) { $0.dscp = 46 }, notMatching: with(base) { $0.dscp = 0 }),
+    ]
+
+    @Test(arguments: fieldCases)
+    func headerFieldConditionsMatchTheirValue(_ c: FieldCase) throws {
+        let rules = try RulesLoader.parse(yaml: "rules:\n  - { name: r, action: DROP, conditions: [ \(c.condition) ] }\n",
+                                          file: "f.yaml")
+        let set = RuleSet(rules: rules, defaultAction: .allow)
+        #expect(set.evaluate(c.matching) { _ in }.verdict == .drop)
+        #expect(set.evaluate(c.notMatching) { _ in }.verdict == .accept)
+        #expect(set.evaluateSimple(c.matching) { _ in }.verdict == .drop)
+        #expect(set.evaluateSimple(c.notMatching) { _ in }.verdict == .accept)
+    }
+
     @Test func portConditionsNeverMatchPacketsWithoutPorts() throws {
         let rules = try RulesLoader.parse(yaml: """
             rules:
@@ -147,6 +195,14 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
                 message: "expected an integer"),
         BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    colour: red\n", line: 4, field: "rules[0].colour",
                 message: "unknown key 'colour'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: tcp_flags, operator: eq, value: \"syn,ak\" }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "unknown TCP flag 'ak'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dscp, operator: eq, value: 64 }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "64 is out of range 0...63"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: ttl, operator: cidr, value: 1 }\n",
+                line: 5, field: "rules[0].conditions[0].operator", message: "makes no sense for field 'ttl'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: length, operator: in, value: [\"20-10\"] }\n",
+                line: 5, field: "rules[0].conditions[0].value[0]", message: "is not a value or range"),
         BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: protocol, operator: eq, value: tcpp }\n",
                 line: 5, field: "rules[0].conditions[0].value", message: "unknown protocol 'tcpp'"),
     ]
@@ -183,6 +239,10 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
                         let lo = UInt16(rng.below(100))
                         conditions.append(.port(source: rng.below(2) == 0, ranges: [lo...(lo + UInt16(rng.below(30)))],
                                                 negated: rng.below(3) == 0))
+                    case 2 where rng.below(2) == 0:
+                        let field: NumericField = [.tcpFlags, .icmpType, .ttl, .length, .dscp][rng.below(5)]
+                        let lo = UInt32(rng.below(70))
+                        conditions.append(.numeric(field, ranges: [lo...(lo + UInt32(rng.below(20)))], negated: rng.below(3) == 0))
                     case 2:
                         conditions.append(.protocolNumber(numbers: [[6, 17, 1, 58][rng.below(4)]], negated: rng.below(3) == 0))
                     default:
@@ -201,6 +261,8 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
                 var p = packet(pool[rng.below(pool.count)], pool[rng.below(pool.count)], proto: [6, 17, 1, 58][rng.below(4)],
                                sport: UInt16(rng.below(130)), dport: UInt16(rng.below(130)))
                 if rng.below(10) == 0 { p.l4Parsed = false; p.sourcePort = 0; p.destinationPort = 0 }
+                p.ttl = UInt8(rng.below(80)); p.ipLength = rng.below(90); p.dscp = UInt8(rng.below(64))
+                p.tcpFlags = TCPFlags(rawValue: UInt8(rng.below(40))); p.icmpType = UInt8(rng.below(80))
                 var a: [Int] = []
                 var b: [Int] = []
                 let fast = set.evaluate(p) { a.append($0) }

@@ -9,6 +9,43 @@ public enum RuleField: String, CaseIterable, Sendable {
     case `protocol` = "protocol"
     case ctState = "ct_state"
     case ctDirection = "ct_direction"
+    case tcpFlags = "tcp_flags"
+    case icmpType = "icmp_type"
+    case icmpCode = "icmp_code"
+    case ttl = "ttl"
+    case hopLimit = "hop_limit"
+    case length = "length"
+    case dscp = "dscp"
+}
+
+/// Header fields compared as numbers (`.numeric` conditions).
+public enum NumericField: UInt8, Sendable {
+    /// All eight TCP flag bits; only TCP packets have it.
+    case tcpFlags
+    /// ICMP or ICMPv6 type / code; only ICMP packets have them.
+    case icmpType, icmpCode
+    /// IPv4 TTL, or IPv6 hop limit (the same field, either family).
+    case ttl
+    /// IP total length in bytes (IPv6: 40 + payload length).
+    case length
+    case dscp
+
+    /// The field's value, or nil when the packet does not have it.
+    @inlinable
+    public func value(in p: PacketSummary) -> UInt32? {
+        switch self {
+        case .tcpFlags:
+            return p.l4Parsed && p.l4Protocol == IPProtocolNumber.tcp ? UInt32(p.tcpFlags.rawValue) : nil
+        case .icmpType, .icmpCode:
+            guard p.l4Parsed, p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6 else {
+                return nil
+            }
+            return UInt32(self == .icmpType ? p.icmpType : p.icmpCode)
+        case .ttl: return UInt32(p.ttl)
+        case .length: return UInt32(p.ipLength)
+        case .dscp: return UInt32(p.dscp)
+        }
+    }
 }
 
 /// What the connection tracker says about the packet being evaluated.
@@ -40,6 +77,9 @@ public enum Condition: Equatable, Sendable {
     /// `ct_state`: bit `1 << state.rawValue` set for each listed state.
     case connectionState(mask: UInt8, negated: Bool)
     case connectionDirection(FlowDirection, negated: Bool)
+    /// A header field lies (or, negated, does not lie) in one of the ranges;
+    /// false when the packet has no such field.
+    case numeric(NumericField, ranges: [ClosedRange<UInt32>], negated: Bool)
 
     /// Whether the packet satisfies the condition.
     @inlinable
@@ -49,6 +89,9 @@ public enum Condition: Equatable, Sendable {
             return (mask & (1 << flow.state.rawValue) != 0) != negated
         case let .connectionDirection(direction, negated):
             return (flow.direction == direction) != negated
+        case let .numeric(field, ranges, negated):
+            guard let v = field.value(in: p) else { return false }
+            return ranges.contains { $0.contains(v) } != negated
         case let .address(source, prefixes, negated):
             let a = source ? p.source : p.destination
             var hit = false

@@ -26,7 +26,8 @@ public final class RuleSet: Sendable {
     private let compiledRules: [CompiledRule]
     private let conditions: [CompiledCondition]
     private let prefixes: [CompiledPrefix]
-    private let portRanges: [PortRange]
+    /// Port and numeric-field ranges of every condition.
+    private let valueRanges: [ClosedRange<UInt32>]
     private let protocols: [UInt8]
     /// Rules tried for every packet with ports (not indexed by destination port).
     private let anyPortRules: [Int32]
@@ -47,7 +48,6 @@ public final class RuleSet: Sendable {
         var verdict: Verdict
     }
 
-    struct PortRange { var low: UInt16; var high: UInt16 }
 
     /// A prefix with its mask precomputed: one AND and compare per word.
     struct CompiledPrefix {
@@ -74,9 +74,11 @@ public final class RuleSet: Sendable {
     }
 
     struct CompiledCondition {
-        enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto, ctState, ctDirection }
+        enum Kind: UInt8 { case srcAddress, dstAddress, srcPort, dstPort, proto, ctState, ctDirection, numeric }
         var kind: Kind
         var negated: Bool
+        /// For `.numeric`: which field.
+        var field: NumericField = .ttl
         var first: Int32
         var count: Int32
     }
@@ -90,7 +92,7 @@ public final class RuleSet: Sendable {
         var compiledRules: [CompiledRule] = []
         var conditions: [CompiledCondition] = []
         var prefixes: [CompiledPrefix] = []
-        var portRanges: [PortRange] = []
+        var valueRanges: [ClosedRange<UInt32>] = []
         var protocols: [UInt8] = []
         for rule in ordered {
             let first = Int32(conditions.count)
@@ -102,8 +104,8 @@ public final class RuleSet: Sendable {
                     prefixes += list.map(CompiledPrefix.init)
                 case let .port(source, ranges, negated):
                     conditions.append(.init(kind: source ? .srcPort : .dstPort, negated: negated,
-                                            first: Int32(portRanges.count), count: Int32(ranges.count)))
-                    portRanges += ranges.map { PortRange(low: $0.lowerBound, high: $0.upperBound) }
+                                            first: Int32(valueRanges.count), count: Int32(ranges.count)))
+                    valueRanges += ranges.map { UInt32($0.lowerBound)...UInt32($0.upperBound) }
                 case let .protocolNumber(numbers, negated):
                     conditions.append(.init(kind: .proto, negated: negated,
                                             first: Int32(protocols.count), count: Int32(numbers.count)))
@@ -112,6 +114,10 @@ public final class RuleSet: Sendable {
                     conditions.append(.init(kind: .ctState, negated: negated, first: Int32(mask), count: 0))
                 case let .connectionDirection(direction, negated):
                     conditions.append(.init(kind: .ctDirection, negated: negated, first: Int32(direction.rawValue), count: 0))
+                case let .numeric(field, ranges, negated):
+                    conditions.append(.init(kind: .numeric, negated: negated, field: field,
+                                            first: Int32(valueRanges.count), count: Int32(ranges.count)))
+                    valueRanges += ranges
                 }
             }
             compiledRules.append(.init(firstCondition: first, conditionCount: Int32(rule.conditions.count),
@@ -163,7 +169,7 @@ public final class RuleSet: Sendable {
         self.compiledRules = compiledRules
         self.conditions = conditions
         self.prefixes = prefixes
-        self.portRanges = portRanges
+        self.valueRanges = valueRanges
         self.protocols = protocols
     }
 
@@ -179,7 +185,7 @@ public final class RuleSet: Sendable {
         compiledRules.withUnsafeBufferPointer { rules in
             conditions.withUnsafeBufferPointer { conds in
                 prefixes.withUnsafeBufferPointer { prefixes in
-                    portRanges.withUnsafeBufferPointer { ranges in
+                    valueRanges.withUnsafeBufferPointer { ranges in
                         protocols.withUnsafeBufferPointer { protos in
                             let hasPorts = p.l4Parsed
                                 && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
@@ -201,16 +207,16 @@ public final class RuleSet: Sendable {
                                         // No ports on this packet: the condition is false, negated or not.
                                         guard hasPorts else { return false }
                                         let port = c.kind == .srcPort ? p.sourcePort : p.destinationPort
-                                        for j in lo..<hi where ranges[j].low <= port && port <= ranges[j].high {
-                                            hit = true
-                                            break
-                                        }
+                                        for j in lo..<hi where ranges[j].contains(UInt32(port)) { hit = true; break }
                                     case .proto:
                                         for j in lo..<hi where protos[j] == p.l4Protocol { hit = true; break }
                                     case .ctState:
                                         hit = c.first & (1 << Int32(flow.state.rawValue)) != 0
                                     case .ctDirection:
                                         hit = c.first == Int32(flow.direction.rawValue)
+                                    case .numeric:
+                                        guard let v = numericValue(c.field, p) else { return false }
+                                        for j in lo..<hi where ranges[j].contains(v) { hit = true; break }
                                     }
                                     if hit == c.negated { return false }
                                     k += 1
@@ -257,6 +263,14 @@ public final class RuleSet: Sendable {
                 }
             }
         }
+    }
+
+    /// Kept out of line: numeric conditions are rare, and inlining their
+    /// switch into the evaluation loop measurably slowed every packet.
+    @inline(never)
+    func numericValue(_ field: NumericField, _ p: PacketSummary) -> UInt32? {
+        // No such field on this packet: the condition is false, negated or not.
+        field.value(in: p)
     }
 
     /// Reference evaluator over the readable `Rule` form; the compiled path

@@ -146,6 +146,43 @@ public enum RulesLoader {
             case .cidr:
                 throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
             }
+        case .tcpFlags:
+            switch op {
+            case .eq, .ne, .in:
+                var ranges: [ClosedRange<UInt32>] = []
+                for v in values {
+                    let f = UInt32(try parseTCPFlags(v))
+                    ranges.append(f...f)
+                }
+                return .numeric(.tcpFlags, ranges: ranges, negated: op == .ne)
+            case .gt, .lt, .cidr:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'tcp_flags' (use eq, ne or in)")
+            }
+        case .icmpType, .icmpCode, .ttl, .hopLimit, .length, .dscp:
+            let (numeric, maximum): (NumericField, UInt32) = switch field {
+            case .icmpType: (.icmpType, 255)
+            case .icmpCode: (.icmpCode, 255)
+            case .ttl, .hopLimit: (.ttl, 255)
+            case .length: (.length, 65535)
+            default: (.dscp, 63)
+            }
+            switch op {
+            case .eq, .ne:
+                let v = UInt32(try values[0].integer(in: 0...Int(maximum)))
+                return .numeric(numeric, ranges: [v...v], negated: op == .ne)
+            case .gt:
+                let v = UInt32(try values[0].integer(in: 0...Int(maximum) - 1))
+                return .numeric(numeric, ranges: [(v + 1)...maximum], negated: false)
+            case .lt:
+                let v = UInt32(try values[0].integer(in: 1...Int(maximum)))
+                return .numeric(numeric, ranges: [0...(v - 1)], negated: false)
+            case .in:
+                var ranges: [ClosedRange<UInt32>] = []
+                for v in values { ranges.append(try parseRange(v, maximum: maximum)) }
+                return .numeric(numeric, ranges: ranges, negated: false)
+            case .cidr:
+                throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
+            }
         case .ctState:
             switch op {
             case .eq, .ne, .in:
@@ -190,6 +227,36 @@ public enum RulesLoader {
         if let n = protocolNames[text.lowercased()] { return n }
         if let n = Int(text), (0...255).contains(n) { return UInt8(n) }
         throw node.error("unknown protocol '\(text)' (expected tcp, udp, icmp, icmpv6, ... or a number 0-255)")
+    }
+
+    static let tcpFlagNames: [String: UInt8] = [
+        "fin": 0x01, "syn": 0x02, "rst": 0x04, "psh": 0x08, "ack": 0x10, "urg": 0x20, "ece": 0x40, "cwr": 0x80,
+    ]
+
+    /// `syn`, `syn,ack` or `syn|ack`: exactly these flags set, all others clear.
+    static func parseTCPFlags(_ node: YAMLNode) throws(ConfigError) -> UInt8 {
+        let text = try node.string()
+        var flags: UInt8 = 0
+        for name in text.lowercased().split(whereSeparator: { $0 == "," || $0 == "|" }) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let bit = tcpFlagNames[trimmed] else {
+                throw node.error("unknown TCP flag '\(trimmed)' (expected fin, syn, rst, psh, ack, urg, ece, cwr)")
+            }
+            flags |= bit
+        }
+        guard flags != 0 else { throw node.error("no TCP flags given") }
+        return flags
+    }
+
+    /// `7` or `10-20`, within 0...maximum.
+    static func parseRange(_ node: YAMLNode, maximum: UInt32) throws(ConfigError) -> ClosedRange<UInt32> {
+        let text = try node.string()
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let lo = UInt32(parts[0]), let hi = parts.count == 2 ? UInt32(parts[1]) : lo,
+              lo <= hi, hi <= maximum else {
+            throw node.error("'\(text)' is not a value or range within 0-\(maximum) (e.g. 10 or 10-20)")
+        }
+        return lo...hi
     }
 
     /// `80` or `1024-65535`.
