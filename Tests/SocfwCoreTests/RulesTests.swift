@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import SocfwCore
 import SocfwWire
@@ -158,6 +159,44 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
         #expect(set.evaluateSimple(c.notMatching) { _ in }.verdict == .accept)
     }
 
+    @Test func namedGroupsAreExpandedWhereTheyAreUsed() throws {
+        let rules = try RulesLoader.parse(yaml: """
+            groups:
+              office_nets: [198.18.9.0/24, "fd53:6f63:9::/48"]
+              admin_ports: [22, "8000-8100"]
+            rules:
+              - name: office-admin
+                action: ALLOW
+                priority: 1
+                conditions:
+                  - { field: src_ip, operator: cidr, value: "@office_nets" }
+                  - { field: dst_port, operator: in, value: ["@admin_ports", 3389] }
+              - { name: no-admin, action: DROP, priority: 2, conditions: [ { field: dst_port, operator: in, value: "@admin_ports" } ] }
+            """, file: "g.yaml")
+        let set = RuleSet(rules: rules, defaultAction: .allow)
+        #expect(set.evaluate(packet("198.18.9.7", "198.18.2.2", dport: 8050)) { _ in }.verdict == .accept)
+        #expect(set.evaluate(packet("fd53:6f63:9::7", "fd53:6f63:2::2", dport: 3389)) { _ in }.ruleIndex == 0)
+        #expect(set.evaluate(packet("198.18.1.7", "198.18.2.2", dport: 22)) { _ in }.verdict == .drop)
+        #expect(set.evaluate(packet("198.18.1.7", "198.18.2.2", dport: 80)) { _ in }.verdict == .accept)
+    }
+
+    @Test func groupsAreSharedAcrossTheFilesOfARulesDirectory() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("socfw-groups-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "groups:\n  web: [80, 443]\n".write(to: dir.appendingPathComponent("00-groups.yaml"), atomically: true, encoding: .utf8)
+        try "rules:\n  - { name: w, action: DROP, conditions: [ { field: dst_port, operator: in, value: \"@web\" } ] }\n"
+            .write(to: dir.appendingPathComponent("10-rules.yaml"), atomically: true, encoding: .utf8)
+        let rules = try RulesLoader.load(path: dir.path)
+        #expect(rules.count == 1)
+        #expect(RuleSet(rules: rules, defaultAction: .allow).evaluate(packet("198.18.1.2", "198.18.2.2", dport: 443)) { _ in }.verdict == .drop)
+        try "groups:\n  web: [8080]\n".write(to: dir.appendingPathComponent("20-more.yaml"), atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try RulesLoader.load(path: dir.path) }
+        do { _ = try RulesLoader.load(path: dir.path) } catch {
+            #expect(error.description.contains("group 'web' is already defined at \(dir.path)/00-groups.yaml:2"))
+        }
+    }
+
     @Test func portConditionsNeverMatchPacketsWithoutPorts() throws {
         let rules = try RulesLoader.parse(yaml: """
             rules:
@@ -203,6 +242,12 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
                 line: 5, field: "rules[0].conditions[0].operator", message: "makes no sense for field 'ttl'"),
         BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: length, operator: in, value: [\"20-10\"] }\n",
                 line: 5, field: "rules[0].conditions[0].value[0]", message: "is not a value or range"),
+        BadRule(yaml: "groups:\n  web: [80]\nrules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_port, operator: in, value: \"@wbe\" }\n",
+                line: 7, field: "rules[0].conditions[0].value", message: "unknown group '@wbe' (defined: @web)"),
+        BadRule(yaml: "groups:\n  web: [80]\nrules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_port, operator: eq, value: \"@web\" }\n",
+                line: 7, field: "rules[0].conditions[0].operator", message: "a group is a list of values"),
+        BadRule(yaml: "groups:\n  nets: [10.0.0.0/33]\nrules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: src_ip, operator: cidr, value: \"@nets\" }\n",
+                line: 2, field: "groups.nets[0]", message: "is not an IP address or prefix"),
         BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: protocol, operator: eq, value: tcpp }\n",
                 line: 5, field: "rules[0].conditions[0].value", message: "unknown protocol 'tcpp'"),
     ]

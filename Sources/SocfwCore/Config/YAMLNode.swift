@@ -61,8 +61,8 @@ struct YAMLNode {
         return false
     }
 
-    /// The entries of a mapping, refusing any key not in `allowed`.
-    func mapping(allowed: Set<String>) throws(ConfigError) -> [String: YAMLNode] {
+    /// The entries of a mapping, refusing any key not in `allowed` (nil: any key).
+    func mapping(allowed: Set<String>?) throws(ConfigError) -> [String: YAMLNode] {
         guard case .mapping(let m) = node else { throw error("expected a mapping (key: value)") }
         var out: [String: YAMLNode] = [:]
         for (k, v) in m {
@@ -71,7 +71,7 @@ struct YAMLNode {
             }
             let name = key.string
             let keyNode = YAMLNode(node: k, file: file, path: path.isEmpty ? name : "\(path).\(name)")
-            guard allowed.contains(name) else {
+            if let allowed, !allowed.contains(name) {
                 throw keyNode.error("unknown key '\(name)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
             }
             guard out[name] == nil else { throw keyNode.error("duplicate key '\(name)'") }

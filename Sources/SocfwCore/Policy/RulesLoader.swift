@@ -29,11 +29,20 @@ public enum RulesLoader {
         } catch {
             throw ConfigError(file: path, message: "cannot list rules directory: \(describeFileError(error))")
         }
+        // Groups are shared by all files of the directory: read every file
+        // first, then the rules.
+        var roots: [YAMLNode] = []
+        var groups: Groups = [:]
+        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+            let root = try YAMLNode.load(file: (path as NSString).appendingPathComponent(name))
+            try collectGroups(root, into: &groups)
+            roots.append(root)
+        }
         var rules: [Rule] = []
         var seen: [String: String] = [:]
-        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-            let file = (path as NSString).appendingPathComponent(name)
-            for rule in try loadFile(file) {
+        for root in roots {
+            let file = root.file
+            for rule in try parse(root, groups: groups) {
                 if let other = seen[rule.name] {
                     throw ConfigError(file: file, line: lineOf(rule), field: "name",
                                       message: "rule name '\(rule.name)' is already used at \(other)")
@@ -46,21 +55,48 @@ public enum RulesLoader {
     }
 
     public static func loadFile(_ file: String) throws(ConfigError) -> [Rule] {
-        try parse(YAMLNode.load(file: file))
+        try parseWithOwnGroups(YAMLNode.load(file: file))
     }
 
     public static func parse(yaml: String, file: String) throws(ConfigError) -> [Rule] {
-        try parse(YAMLNode.parse(yaml, file: file))
+        try parseWithOwnGroups(YAMLNode.parse(yaml, file: file))
     }
 
-    static func parse(_ root: YAMLNode) throws(ConfigError) -> [Rule] {
+    /// Named lists of values (`groups: { office_nets: [10.0.0.0/8], web: [80, 443] }`),
+    /// used in conditions as `value: "@office_nets"`.
+    typealias Groups = [String: (definition: YAMLNode, values: [YAMLNode])]
+
+    static func parseWithOwnGroups(_ root: YAMLNode) throws(ConfigError) -> [Rule] {
+        var groups: Groups = [:]
+        try collectGroups(root, into: &groups)
+        return try parse(root, groups: groups)
+    }
+
+    static func collectGroups(_ root: YAMLNode, into groups: inout Groups) throws(ConfigError) {
+        if root.isNull { return }
+        let top = try root.mapping(allowed: ["rules", "groups"])
+        guard let node = top["groups"], !node.isNull else { return }
+        for (name, list) in try node.mapping(allowed: nil) {
+            guard !name.isEmpty, name.count <= 64,
+                  name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" })
+            else { throw list.error("group names are letters, digits, '_' and '-' (at most 64)") }
+            if let other = groups[name] {
+                throw list.error("group '\(name)' is already defined at \(other.definition.file):\(other.definition.line)")
+            }
+            let values = list.isSequence ? try list.sequence() : [list]
+            guard !values.isEmpty else { throw list.error("group '\(name)' is empty") }
+            groups[name] = (list, values)
+        }
+    }
+
+    static func parse(_ root: YAMLNode, groups: Groups) throws(ConfigError) -> [Rule] {
         if root.isNull { return [] }
-        let top = try root.mapping(allowed: ["rules"])
+        let top = try root.mapping(allowed: ["rules", "groups"])
         guard let list = top["rules"], !list.isNull else { return [] }
         var rules: [Rule] = []
         var names: [String: Int] = [:]
         for node in try list.sequence() {
-            let rule = try parseRule(node)
+            let rule = try parseRule(node, groups: groups)
             if let line = names[rule.name] {
                 throw ConfigError(file: node.file, line: node.line, column: node.column, field: "\(node.path).name",
                                   message: "rule name '\(rule.name)' is already used at line \(line)")
@@ -71,7 +107,7 @@ public enum RulesLoader {
         return rules
     }
 
-    static func parseRule(_ node: YAMLNode) throws(ConfigError) -> Rule {
+    static func parseRule(_ node: YAMLNode, groups: Groups) throws(ConfigError) -> Rule {
         let m = try node.mapping(allowed: ["name", "id", "action", "priority", "enabled", "conditions", "description"])
         guard let nameNode = m["name"] else { throw node.error("missing required field 'name'") }
         let name = try nameNode.string()
@@ -85,21 +121,38 @@ public enum RulesLoader {
         let id = try m["id"]?.integer(in: 1...Int(Int32.max))
         var conditions: [Condition] = []
         if let list = m["conditions"], !list.isNull {
-            for c in try list.sequence() { conditions.append(try parseCondition(c)) }
+            for c in try list.sequence() { conditions.append(try parseCondition(c, groups: groups)) }
         }
         return Rule(name: name, id: id, action: action, priority: priority, enabled: enabled,
                     conditions: conditions, origin: "\(node.file):\(node.line)")
     }
 
-    static func parseCondition(_ node: YAMLNode) throws(ConfigError) -> Condition {
+    static func parseCondition(_ node: YAMLNode, groups: Groups) throws(ConfigError) -> Condition {
         let m = try node.mapping(allowed: ["field", "operator", "value"])
         guard let fieldNode = m["field"] else { throw node.error("missing required field 'field'") }
         guard let opNode = m["operator"] else { throw node.error("missing required field 'operator'") }
         guard let valueNode = m["value"] else { throw node.error("missing required field 'value'") }
         let field = try fieldNode.oneOf(RuleField.self, what: "field")
         let op = try opNode.oneOf(RuleOperator.self, what: "operator")
-        let values = valueNode.isSequence ? try valueNode.sequence() : [valueNode]
+        var values: [YAMLNode] = []
+        var usesGroup = false
+        for v in valueNode.isSequence ? try valueNode.sequence() : [valueNode] {
+            guard case .scalar(let scalar) = v.node, scalar.string.hasPrefix("@") else {
+                values.append(v)
+                continue
+            }
+            let name = String(scalar.string.dropFirst())
+            guard let group = groups[name] else {
+                let known = groups.keys.sorted().map { "@\($0)" }.joined(separator: ", ")
+                throw v.error("unknown group '@\(name)'" + (known.isEmpty ? " (no groups are defined)" : " (defined: \(known))"))
+            }
+            usesGroup = true
+            values += group.values
+        }
         guard !values.isEmpty else { throw valueNode.error("the list of values is empty") }
+        if usesGroup, op != .in, op != .cidr {
+            throw opNode.error("a group is a list of values: use operator 'in' (or 'cidr' for addresses)")
+        }
         if values.count > 1 || valueNode.isSequence, op != .in, op != .cidr {
             throw valueNode.error("operator '\(op.rawValue)' takes one value; use 'in' for a list")
         }
