@@ -31,7 +31,13 @@ public final class QueueWorker: Sendable {
     struct SnapshotRequest: Sendable {
         var filter: ConnectionFilter
         var limit: Int
-        var result: [ConnectionSummary]?
+        var result: WorkerSnapshot?
+    }
+
+    /// A worker's answer: its connections and its rule hit counters.
+    public struct WorkerSnapshot: Sendable {
+        public var connections: [ConnectionSummary]
+        public var ruleHits: [String: RuleHits]
     }
     private let finished = Atomic<Bool>(false)
     // The C handle is created on the caller's thread (so bind errors are
@@ -80,7 +86,7 @@ public final class QueueWorker: Sendable {
     }
 
     /// The answer to `requestSnapshot`, once the worker has given it.
-    public func takeSnapshot() -> [ConnectionSummary]? {
+    public func takeSnapshot() -> WorkerSnapshot? {
         snapshotBox.withLock { box in
             guard let result = box?.result else { return nil }
             box = nil
@@ -143,9 +149,12 @@ public final class QueueWorker: Sendable {
             if snapshotPending.load(ordering: .acquiring) {
                 snapshotPending.store(false, ordering: .relaxed)
                 let tracker = pipeline.tracker
+                let hits = Dictionary(pipeline.ruleCounters.map { ($0.name, $0.hits) }, uniquingKeysWith: +)
                 snapshotBox.withLock { box in
                     guard var request = box else { return }
-                    request.result = tracker?.snapshot(filter: request.filter, limit: request.limit) ?? []
+                    request.result = WorkerSnapshot(
+                        connections: tracker?.snapshot(filter: request.filter, limit: request.limit) ?? [],
+                        ruleHits: hits)
                     box = request
                 }
             }

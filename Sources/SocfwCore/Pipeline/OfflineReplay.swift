@@ -9,6 +9,8 @@ public struct ReplaySummary: Sendable {
     public var seconds: Double
     /// Connection-tracker counters before the final flush (nil without tracking).
     public var conntrack: ConntrackCounters?
+    /// Packets matched per rule name (rules that matched at least once).
+    public var ruleHits: [(name: String, packets: UInt64)] = []
 
     var flowsJSON: String {
         guard let c = conntrack else { return "" }
@@ -28,6 +30,7 @@ public struct ReplaySummary: Sendable {
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
             + flowsJSON
+            + ",\"rule_hits\":{\(ruleHits.map { "\"\(EveJSON.escape($0.name))\":\($0.packets)" }.joined(separator: ","))}"
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -67,6 +70,7 @@ public enum OfflineReplay {
         eve?.flush()
         if let failure { throw failure }
         return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
-                             conntrack: conntrack)
+                             conntrack: conntrack,
+                             ruleHits: pipeline.ruleCounters.filter { $0.hits.packets > 0 }.map { ($0.name, $0.hits.packets) })
     }
 }
