@@ -115,32 +115,17 @@ public final class InlineEngine: Sendable {
     /// Connections of every worker matching `filter`, largest first. Each
     /// worker answers between two batches (within its 200 ms idle timeout).
     public func connections(filter: ConnectionFilter = ConnectionFilter(), limit: Int) -> [ConnectionSummary] {
-        snapshot(filter: filter, limit: limit).connections
-    }
-
-    /// Hit counters of the rules in force, summed over the workers, by name.
-    public func ruleHits() -> [(name: String, hits: RuleHits)] {
-        let (set, _) = rules.load()
-        let hits = snapshot(filter: ConnectionFilter(), limit: 0).ruleHits
-        return set.rules.map { ($0.name, hits[$0.name] ?? RuleHits()) }
-    }
-
-    /// Asks every worker for its connections and rule counters and merges them.
-    public func snapshot(filter: ConnectionFilter, limit: Int) -> QueueWorker.WorkerSnapshot {
         let all = workers.withLock { $0 }
         all.forEach { $0.requestSnapshot(filter: filter, limit: limit) }
-        var results: [QueueWorker.WorkerSnapshot?] = Array(repeating: nil, count: all.count)
+        var results: [[ConnectionSummary]?] = Array(repeating: nil, count: all.count)
         let deadline = Date().addingTimeInterval(2)
         while Date() < deadline && results.contains(where: { $0 == nil }) {
             for (i, w) in all.enumerated() where results[i] == nil { results[i] = w.takeSnapshot() }
             if results.contains(where: { $0 == nil }) { usleep(5_000) }
         }
-        let answered = results.compactMap { $0 }
-        let merged = answered.flatMap(\.connections)
+        let merged = results.compactMap { $0 }.flatMap { $0 }
             .sorted { $0.totalBytes > $1.totalBytes || ($0.totalBytes == $1.totalBytes && $0.flowID < $1.flowID) }
-        var hits: [String: RuleHits] = [:]
-        for a in answered { hits.merge(a.ruleHits, uniquingKeysWith: +) }
-        return QueueWorker.WorkerSnapshot(connections: Array(merged.prefix(limit)), ruleHits: hits)
+        return Array(merged.prefix(limit))
     }
 
     public func workerStats() -> [WorkerStats.Values] { workers.withLock { $0.map { $0.stats.snapshot() } } }

@@ -31,13 +31,7 @@ public final class QueueWorker: Sendable {
     struct SnapshotRequest: Sendable {
         var filter: ConnectionFilter
         var limit: Int
-        var result: WorkerSnapshot?
-    }
-
-    /// A worker's answer: its connections and its rule hit counters.
-    public struct WorkerSnapshot: Sendable {
-        public var connections: [ConnectionSummary]
-        public var ruleHits: [String: RuleHits]
+        var result: [ConnectionSummary]?
     }
     private let finished = Atomic<Bool>(false)
     // The C handle is created on the caller's thread (so bind errors are
@@ -86,7 +80,7 @@ public final class QueueWorker: Sendable {
     }
 
     /// The answer to `requestSnapshot`, once the worker has given it.
-    public func takeSnapshot() -> WorkerSnapshot? {
+    public func takeSnapshot() -> [ConnectionSummary]? {
         snapshotBox.withLock { box in
             guard let result = box?.result else { return nil }
             box = nil
@@ -149,12 +143,9 @@ public final class QueueWorker: Sendable {
             if snapshotPending.load(ordering: .acquiring) {
                 snapshotPending.store(false, ordering: .relaxed)
                 let tracker = pipeline.tracker
-                let hits = Dictionary(pipeline.ruleCounters.map { ($0.name, $0.hits) }, uniquingKeysWith: +)
                 snapshotBox.withLock { box in
                     guard var request = box else { return }
-                    request.result = WorkerSnapshot(
-                        connections: tracker?.snapshot(filter: request.filter, limit: request.limit) ?? [],
-                        ruleHits: hits)
+                    request.result = tracker?.snapshot(filter: request.filter, limit: request.limit) ?? []
                     box = request
                 }
             }

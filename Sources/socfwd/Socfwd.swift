@@ -14,7 +14,7 @@ struct Socfwd: ParsableCommand {
         discussion: """
             Without --pcap or --check-config, socfwd binds its queues, installs `table inet socfw` \
             and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the rules). \
-            SIGUSR1 logs the 50 largest tracked connections and every rule's hit counters. \
+            SIGUSR1 logs the 50 largest tracked connections. \
             See Docs/configuration.md for the configuration file.
             """
     )
@@ -143,10 +143,6 @@ struct Socfwd: ParsableCommand {
                     let conns = engine.connections(limit: 50)
                     logger.info("connections: \(conns.count) largest (SIGUSR1)")
                     for c in conns { logger.info("conn \(c.line)") }
-                    for (name, hits) in engine.ruleHits() {
-                        let last = hits.lastHitNanoseconds > 0 ? EveJSON.timestamp(hits.lastHitNanoseconds) : "never"
-                        logger.info("rule \(name) packets=\(hits.packets) bytes=\(hits.bytes) last_hit=\(last)")
-                    }
                 } else {
                     logger.info("signal \(sig): stopping")
                     done.signal()

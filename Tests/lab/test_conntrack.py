@@ -144,7 +144,6 @@ def test_sigusr1_lists_live_connections(ct_lab):
     import os
     import signal
     lab = ct_lab
-    assert lab.probe("tcp", 4, 80, http=True, timeout=3)["result"] == "ok"  # a log-http hit
     holder = subprocess.Popen(
         ["ip", "netns", "exec", lab.client_ns, "python3", "-c",
          "import socket,sys,time; s=socket.create_connection((sys.argv[1], 8080), timeout=3); "
@@ -157,10 +156,6 @@ def test_sigusr1_lists_live_connections(ct_lab):
         pattern = re.compile(rf"conn TCP {re.escape(lab.client_ip(4))}:\d+ -> {re.escape(lab.server_ip(4))}:8080 ESTABLISHED")
         assert poll(lambda: pattern.search(lab.read_from("LAB_LOG", offset)), timeout=5), \
             lab.read_from("LAB_LOG", offset)[-2000:]
-        # Rule hit counters come with it.
-        rule = re.compile(r"rule log-http packets=(\d+) bytes=(\d+) last_hit=(\S+)")
-        hits = poll(lambda: rule.search(lab.read_from("LAB_LOG", offset)), timeout=5)
-        assert hits and int(hits.group(1)) > 0 and hits.group(3) != "never", lab.read_from("LAB_LOG", offset)[-2000:]
     finally:
         holder.kill()
         holder.wait(timeout=5)

@@ -82,8 +82,6 @@ def test_pcap_replay_prints_a_summary_and_writes_eve(tmp_path):
     assert summary["malformed"] == 1
     assert summary["parse_errors"] == {"tcp_truncated": 1}
     assert summary["packets_per_second"] > 0 and summary["seconds"] >= 0
-    assert summary["rule_hits"] == {"log-http": 1, "alert-telnet": 1, "drop-tcp-9001": 1,
-                                    "reject-tcp-9002": 1, "drop-udp-9003": 1}, summary["rule_hits"]
 
     events = [json.loads(line) for line in eve.read_text().splitlines()]
     by_sig = {(e["event_type"], e.get("alert", {}).get("signature")) for e in events}

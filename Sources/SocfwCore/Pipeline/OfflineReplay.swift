@@ -9,8 +9,6 @@ public struct ReplaySummary: Sendable {
     public var seconds: Double
     /// Connection-tracker counters before the final flush (nil without tracking).
     public var conntrack: ConntrackCounters?
-    /// Packets matched per rule name (rules that matched at least once).
-    public var ruleHits: [(name: String, packets: UInt64)] = []
 
     var flowsJSON: String {
         guard let c = conntrack else { return "" }
@@ -30,7 +28,6 @@ public struct ReplaySummary: Sendable {
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
             + flowsJSON
-            + ",\"rule_hits\":{\(ruleHits.map { "\"\(EveJSON.escape($0.name))\":\($0.packets)" }.joined(separator: ","))}"
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -70,7 +67,6 @@ public enum OfflineReplay {
         eve?.flush()
         if let failure { throw failure }
         return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
-                             conntrack: conntrack,
-                             ruleHits: pipeline.ruleCounters.filter { $0.hits.packets > 0 }.map { ($0.name, $0.hits.packets) })
+                             conntrack: conntrack)
     }
 }

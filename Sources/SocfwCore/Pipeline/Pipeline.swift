@@ -38,32 +38,6 @@ public struct PipelineCounters: Equatable, Sendable {
     }
 }
 
-/// How often a rule matched (as the deciding rule, or as a LOG/ALERT rule).
-public struct RuleHits: Equatable, Sendable {
-    public var packets: UInt64 = 0
-    public var bytes: UInt64 = 0
-    /// Time of the last match (ns since the epoch), 0 when never matched.
-    public var lastHitNanoseconds: Int64 = 0
-    public init() {}
-
-    mutating func count(bytes b: UInt64, at time: Int64) {
-        packets &+= 1
-        bytes &+= b
-        lastHitNanoseconds = time
-    }
-
-    public static func + (a: RuleHits, b: RuleHits) -> RuleHits {
-        RuleHits(packets: a.packets &+ b.packets, bytes: a.bytes &+ b.bytes,
-                 lastHitNanoseconds: max(a.lastHitNanoseconds, b.lastHitNanoseconds))
-    }
-
-    init(packets: UInt64, bytes: UInt64, lastHitNanoseconds: Int64) {
-        self.packets = packets
-        self.bytes = bytes
-        self.lastHitNanoseconds = lastHitNanoseconds
-    }
-}
-
 /// What the pipeline decided for one packet.
 public struct PacketResult: Sendable {
     public var verdict: Verdict
@@ -83,8 +57,6 @@ public struct PacketResult: Sendable {
 /// nothing for a well-formed packet.
 public struct Pipeline {
     public private(set) var ruleSet: RuleSet
-    /// Hits of each rule of `ruleSet` (same indices).
-    var ruleHits: [RuleHits]
     public let malformedVerdict: Verdict
     public var counters = PipelineCounters()
     /// Connection tracking; nil runs the rules on packets alone (ct_state is
@@ -95,7 +67,6 @@ public struct Pipeline {
     public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
                 connectionCapacity: Int = 0) {
         self.ruleSet = ruleSet
-        self.ruleHits = Array(repeating: RuleHits(), count: ruleSet.rules.count)
         self.malformedVerdict = malformedAction.verdict
         if let conntrack {
             tracker = ConnectionTracker(config: conntrack, capacity: max(connectionCapacity, 1024))
@@ -135,19 +106,7 @@ public struct Pipeline {
     }
 
     /// Installs a new rule snapshot (between batches).
-    /// Installs a new rule snapshot (between batches). Hit counters follow
-    /// rules by name: a rule kept across a reload keeps its counts.
-    public mutating func replaceRuleSet(_ ruleSet: RuleSet) {
-        var byName: [String: RuleHits] = [:]
-        for (i, rule) in self.ruleSet.rules.enumerated() where ruleHits[i].packets > 0 { byName[rule.name] = ruleHits[i] }
-        self.ruleSet = ruleSet
-        ruleHits = ruleSet.rules.map { byName[$0.name] ?? RuleHits() }
-    }
-
-    /// Per-rule hit counters, by rule name, for the rules in force.
-    public var ruleCounters: [(name: String, hits: RuleHits)] {
-        zip(ruleSet.rules, ruleHits).map { ($0.name, $1) }
-    }
+    public mutating func replaceRuleSet(_ ruleSet: RuleSet) { self.ruleSet = ruleSet }
 
     /// Runs one L3 packet (`bytes` starts at the IP header) through the
     /// pipeline. `wireLength` is its length on the wire when the buffer was
@@ -193,17 +152,14 @@ public struct Pipeline {
         }
         let rules = ruleSet
         var eventCount: UInt64 = 0
-        let packetBytes = UInt64(wireLength ?? bytes.count)
         let decision = rules.evaluate(summary, flow: context) { index in
             let rule = rules.rules[index]
-            ruleHits[index].count(bytes: packetBytes, at: timestampNanoseconds)
             eventCount &+= 1
             emit(Event(kind: rule.action == .alert ? .alert : .log, timestampNanoseconds: timestampNanoseconds,
                        packet: summary, verdict: .accept, ruleID: rule.id, ruleName: rule.name,
                        ruleAction: rule.action, flowState: context.state))
         }
         counters.count(decision.verdict)
-        if decision.ruleIndex >= 0 { ruleHits[decision.ruleIndex].count(bytes: packetBytes, at: timestampNanoseconds) }
         var bypass = false
         if let t = flow, tracker != nil {
             if decision.verdict != .accept {
