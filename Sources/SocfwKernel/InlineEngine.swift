@@ -124,7 +124,7 @@ public final class InlineEngine: Sendable {
             if results.contains(where: { $0 == nil }) { usleep(5_000) }
         }
         let merged = results.compactMap { $0 }.flatMap { $0 }
-            .sorted { $0.totalBytes > $1.totalBytes || ($0.totalBytes == $1.totalBytes && $0.flowID < $1.flowID) }
+            .sorted(by: ConnectionSummary.largestFirst)
         return Array(merged.prefix(limit))
     }
 
@@ -175,7 +175,7 @@ public final class InlineEngine: Sendable {
     private func startConntrackEventThread(workers: [QueueWorker]) {
         var err = [CChar](repeating: 0, count: 256)
         guard let handle = socfw_ct_events_open(200, &err, err.count) else {
-            logger.warning("bypassed flows will end in socfwd by timeout only: \(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            logger.warning("bypassed flows will end in socfwd by timeout only: \(String(cMessage: err))")
             return
         }
         nonisolated(unsafe) let ct = handle  // used by the event thread only

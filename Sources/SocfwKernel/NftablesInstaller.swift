@@ -77,6 +77,11 @@ public struct NftablesInstaller: Sendable {
 }
 
 extension String {
+    /// A message the C shim wrote into a NUL-terminated buffer.
+    init(cMessage buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     func trimmingCharacters() -> String {
         var s = Substring(self)
         while let c = s.last, c.isWhitespace { s.removeLast() }

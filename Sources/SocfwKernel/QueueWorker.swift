@@ -53,7 +53,7 @@ public final class QueueWorker: Sendable {
         // The receive timeout bounds how long a stop request or a rule
         // reload waits on an idle queue.
         guard let h = socfw_nfq_open(&c, 200, &err, err.count) else {
-            throw QueueError(description: String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw QueueError(description: String(cMessage: err))
         }
         self.handle = h
         self.queueNumber = queue

@@ -62,6 +62,11 @@ public struct ConnectionSummary: Sendable, Equatable {
 
     public var totalBytes: UInt64 { bytesOriginal &+ bytesReply }
 
+    /// The order snapshots are shown in: most bytes first, then by flow id.
+    public static func largestFirst(_ a: ConnectionSummary, _ b: ConnectionSummary) -> Bool {
+        a.totalBytes > b.totalBytes || (a.totalBytes == b.totalBytes && a.flowID < b.flowID)
+    }
+
     /// `TCP 198.18.1.2:41000 -> 198.18.2.2:80 ESTABLISHED pkts 5/3 bytes 377/1020`.
     public var line: String {
         func endpoint(_ a: IPAddress, _ p: UInt16) -> String {
@@ -82,7 +87,7 @@ extension ConnectionTracker {
         table.forEach { _, c in
             if filter.matches(c) { out.append(ConnectionSummary(c)) }
         }
-        out.sort { $0.totalBytes > $1.totalBytes || ($0.totalBytes == $1.totalBytes && $0.flowID < $1.flowID) }
+        out.sort(by: ConnectionSummary.largestFirst)
         return Array(out.prefix(max(0, limit)))
     }
 }

@@ -268,7 +268,7 @@ public struct ConnectionTracker {
         var closed: UInt64 = 0
         var expired: UInt64 = 0
         _ = table.expire(now: now, budget: budget) { c in
-            if c.protocolNumber == IPProtocolNumber.tcp && [.timeWait, .closed].contains(c.tcp.state) {
+            if c.protocolNumber == IPProtocolNumber.tcp && (c.tcp.state == .timeWait || c.tcp.state == .closed) {
                 closed &+= 1
             } else {
                 expired &+= 1
