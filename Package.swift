@@ -3,7 +3,9 @@ import PackageDescription
 
 // Layering (see Docs/architecture.md):
 //   SocfwWire, SocfwCapture  — pure Swift, no dependencies: packet views, pcap/pcapng.
-//   SocfwCore                — pure Swift: config, rules, pipeline, verdicts, EVE output.
+//   SocfwRegex               — PCRE2 (JIT, bounded) behind a small Swift API; the one C
+//                              library the core uses (userland, no root).
+//   SocfwCore                — config, rules, pipeline, verdicts, EVE output.
 //   SocfwKernel              — the thin kernel-facing layer (NFQUEUE, nftables, AF_PACKET).
 //   socfwd, socfw-bench      — executables.
 let package = Package(
@@ -21,9 +23,12 @@ let package = Package(
     targets: [
         .target(name: "SocfwWire"),
         .target(name: "SocfwCapture"),
+        .systemLibrary(name: "CPCRE2", path: "Modules/CPCRE2", pkgConfig: "libpcre2-8",
+                       providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "SocfwRegex", dependencies: ["CPCRE2"]),
         .target(
             name: "SocfwCore",
-            dependencies: ["SocfwWire", "SocfwCapture", .product(name: "Yams", package: "Yams")]
+            dependencies: ["SocfwWire", "SocfwCapture", "SocfwRegex", .product(name: "Yams", package: "Yams")]
         ),
         .systemLibrary(name: "CNetfilterQueue", path: "Modules/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
                        providers: [.apt(["libnetfilter-queue-dev"])]),
@@ -53,6 +58,7 @@ let package = Package(
         .executableTarget(name: "socfw-bench", dependencies: ["SocfwCore"]),
         .testTarget(name: "SocfwWireTests", dependencies: ["SocfwWire"]),
         .testTarget(name: "SocfwCaptureTests", dependencies: ["SocfwCapture"]),
+        .testTarget(name: "SocfwRegexTests", dependencies: ["SocfwRegex"]),
         .testTarget(name: "SocfwCoreTests", dependencies: ["SocfwCore"]),
     ]
 )
