@@ -12,6 +12,9 @@ import Synchronization
 public final class InlineEngine: Sendable {
     public let config: SocfwConfig
     public let rules: RuleSnapshot
+    public let ruleHits: RuleHitTotals
+    /// One reload at a time (SIGHUP and the control socket may race).
+    private let reloading = Mutex<Void>(())
     public let events: EventQueue
     private let logger: Logger
     private let workers: Mutex<[QueueWorker]> = Mutex([])
@@ -28,6 +31,7 @@ public final class InlineEngine: Sendable {
     public init(config: SocfwConfig, ruleSet: RuleSet, logger: Logger) {
         self.config = config
         self.rules = RuleSnapshot(ruleSet)
+        self.ruleHits = RuleHitTotals()
         self.events = EventQueue(capacity: 65536)
         self.logger = logger
     }
@@ -47,7 +51,8 @@ public final class InlineEngine: Sendable {
         var bound: [QueueWorker] = []
         do {
             for q in config.queues.first..<(config.queues.first + config.queues.count) {
-                bound.append(try QueueWorker(queue: q, config: config, rules: rules, events: events, rejecter: rejecter))
+                bound.append(try QueueWorker(queue: q, config: config, rules: rules, ruleHits: ruleHits, events: events,
+                                           rejecter: rejecter))
             }
         } catch {
             bound.forEach { $0.stop() }
@@ -99,17 +104,32 @@ public final class InlineEngine: Sendable {
         logger.info("stopped stats=\(statsJSON(kernel: kernel))")
     }
 
-    /// Reloads the rules from the configured path; a bad file leaves the
-    /// running rules in force.
-    public func reloadRules() {
-        do {
-            let loaded = try RulesLoader.load(path: config.rulesPath)
-            let set = RuleSet(rules: loaded, defaultAction: config.defaultAction)
-            rules.replace(set)
-            logger.info("rules reloaded", metadata: ["rules": "\(set.rules.count)", "path": "\(config.rulesPath)"])
-        } catch {
-            logger.error("rules reload refused, previous rules stay in force: \(error)")
+    /// Reloads the rules from the configured path (SIGHUP, control socket).
+    /// Parsing and compiling happen on the caller's thread; the workers pick
+    /// the new rules up between batches. A bad file leaves the running rules
+    /// in force and is returned (file, line, column, field).
+    @discardableResult
+    public func reloadRules() -> Result<RuleReload, ConfigError> {
+        reloading.withLock { _ in
+            let result = RuleReload.perform(path: config.rulesPath, defaultAction: config.defaultAction, into: rules)
+            switch result {
+            case let .success(r):
+                logger.info("rules reloaded", metadata: [
+                    "rules": "\(r.enabledRules)", "loaded": "\(r.loadedRules)", "path": "\(config.rulesPath)",
+                    "parse_ms": "\(r.parseMilliseconds)", "compile_ms": "\(r.compileMilliseconds)",
+                ])
+            case let .failure(error):
+                logger.error("rules reload refused, previous rules stay in force: \(error)")
+            }
+            return result
         }
+    }
+
+    /// The rules in force with their hit counters (summed over workers,
+    /// kept across reloads by rule name; workers publish once a second).
+    public func ruleStatistics() -> [(rule: Rule, hits: RuleHit)] {
+        let (set, _) = rules.load()
+        return Array(zip(set.rules, ruleHits.totals(for: set))).map { (rule: $0.0, hits: $0.1) }
     }
 
     /// Connections of every worker matching `filter`, largest first. Each

@@ -18,6 +18,7 @@ public final class QueueWorker: Sendable {
     public let stats: WorkerStats
     private let config: SocfwConfig
     private let rules: RuleSnapshot
+    private let ruleHits: RuleHitTotals
     private let events: EventQueue
     private let stopping = Atomic<Bool>(false)
     /// Flows the kernel destroyed (ctnetlink), delivered by the event
@@ -39,7 +40,7 @@ public final class QueueWorker: Sendable {
     private nonisolated(unsafe) let handle: OpaquePointer
     private let rejecter: BridgeRejecter?
 
-    public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, events: EventQueue,
+    public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, ruleHits: RuleHitTotals, events: EventQueue,
                 rejecter: BridgeRejecter?) throws(QueueError) {
         var c = socfw_nfq_config()
         c.queue_num = UInt16(queue)
@@ -59,6 +60,7 @@ public final class QueueWorker: Sendable {
         self.queueNumber = queue
         self.config = config
         self.rules = rules
+        self.ruleHits = ruleHits
         self.events = events
         self.rejecter = rejecter
         self.stats = WorkerStats(queue: queue)
@@ -108,8 +110,12 @@ public final class QueueWorker: Sendable {
         var (ruleSet, generation) = rules.load()
         var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: config.malformedAction, conntrack: config.conntrack,
                                 connectionCapacity: config.conntrack.maxConnections / config.queues.count)
+        pipeline.interfaceName = QueueWorker.interfaceName
         var local = WorkerStats.Values()
         var netlinkErrors: UInt64 = 0
+        // Rule hit counters are copied out at most once a second (10,000
+        // rules are 240 KB), and when the rules change.
+        var nextHitsPublish: Int64 = 0
         let mask = config.marks.mask
         let rejectMark = config.marks.reject
         let bypassMark = config.marks.bypass
@@ -125,10 +131,17 @@ public final class QueueWorker: Sendable {
             }
             if rules.generation != generation {
                 (ruleSet, generation) = rules.load()
-                pipeline.replaceRuleSet(ruleSet)
+                let old = pipeline.replaceRuleSet(ruleSet)
+                ruleHits.retire(worker: queueNumber, old, next: ruleSet)
             }
             clock_gettime(CLOCK_REALTIME, &now)
             let timestamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            if timestamp >= nextHitsPublish {
+                ruleHits.publish(worker: queueNumber, pipeline.ruleCounters)
+                nextHitsPublish = timestamp + 1_000_000_000
+                // Interfaces may have come and gone: resolve names afresh.
+                pipeline.forgetInterfaces()
+            }
             // Bounded expiry work every batch (and every idle timeout), never a full sweep.
             pipeline.expireFlows(now: timestamp, budget: 256) { pending.append($0) }
             // One atomic load per batch; the lock only when keys are waiting.
@@ -166,7 +179,11 @@ public final class QueueWorker: Sendable {
                 if p.skbinfo & UInt32(SOCFW_SKB_CSUMNOTREADY) != 0 { local.checksumPartial &+= 1 }
                 let bytes = UnsafeRawBufferPointer(start: p.payload, count: Int(p.payload_len))
                 let wire = Int(p.wire_len) > Int(p.payload_len) ? Int(p.wire_len) : nil
-                let result = pipeline.process(bytes, wireLength: wire, timestampNanoseconds: timestamp) {
+                // Bridge mode: the bridge ports, as nft's iifname/oifname in the bridge family.
+                let inInterface = Int32(bitPattern: p.physindev != 0 ? p.physindev : p.indev)
+                let outInterface = Int32(bitPattern: p.physoutdev != 0 ? p.physoutdev : p.outdev)
+                let result = pipeline.process(bytes, wireLength: wire, timestampNanoseconds: timestamp,
+                                              inInterface: inInterface, outInterface: outInterface) {
                     pending.append($0)
                 }
                 ids[i] = p.id
@@ -208,11 +225,20 @@ public final class QueueWorker: Sendable {
             local.netlinkErrors = netlinkErrors
             stats.publish(local, counters: pipeline.counters, conntrack: pipeline.tracker?.counters)
         }
+        ruleHits.publish(worker: queueNumber, pipeline.ruleCounters)
         // Flows still open end with socfwd (EVE flow records, reason "shutdown").
         pipeline.flushFlows { pending.append($0) }
         events.push(pending)
         socfw_nfq_close(handle)
         finished.store(true, ordering: .releasing)
+    }
+}
+
+extension QueueWorker {
+    static func interfaceName(_ index: Int32) -> String? {
+        var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+        guard index > 0, if_indextoname(UInt32(index), &name) != nil else { return nil }
+        return String(cMessage: name)
     }
 }
 

@@ -143,6 +143,12 @@ struct Socfwd: ParsableCommand {
                     let conns = engine.connections(limit: 50)
                     logger.info("connections: \(conns.count) largest (SIGUSR1)")
                     for c in conns { logger.info("conn \(c.line)") }
+                    let hits = engine.ruleStatistics().filter { $0.hits.packets > 0 }
+                        .sorted { $0.hits.packets > $1.hits.packets }.prefix(50)
+                    logger.info("rules: \(hits.count) most matched (SIGUSR1)")
+                    for h in hits {
+                        logger.info("rule \(h.rule.name) action=\(h.rule.action.rawValue) packets=\(h.hits.packets) bytes=\(h.hits.bytes) last_hit_ns=\(h.hits.lastHitNanoseconds)")
+                    }
                 } else {
                     logger.info("signal \(sig): stopping")
                     done.signal()

@@ -9,12 +9,23 @@ public struct ReplaySummary: Sendable {
     public var seconds: Double
     /// Connection-tracker counters before the final flush (nil without tracking).
     public var conntrack: ConntrackCounters?
+    /// Rules that matched at least once, with their hits, in rule order.
+    public var ruleHits: [(rule: Rule, hits: RuleHit)] = []
 
     var flowsJSON: String {
         guard let c = conntrack else { return "" }
         let invalid = c.invalidByReason.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
         return ",\"flows\":{\"new\":\(c.new),\"closed\":\(c.closed),\"expired\":\(c.expired),\"early_dropped\":\(c.earlyDropped)"
             + ",\"bypassed\":\(c.bypassed),\"active_at_end\":\(c.active),\"invalid\":\(c.invalid),\"invalid_by_reason\":{\(invalid)}}"
+    }
+
+    var rulesJSON: String {
+        let hits = ruleHits.map {
+            "{\"name\":\"\(EveJSON.escape($0.rule.name))\",\"id\":\($0.rule.id),\"action\":\"\($0.rule.action.rawValue)\""
+                + ",\"packets\":\($0.hits.packets),\"bytes\":\($0.hits.bytes)}"
+        }.joined(separator: ",")
+        return ",\"rule_hits\":[\(hits)],\"rule_cache_hits\":\(counters.ruleCacheHits)"
+            + ",\"regex_limit_hits\":\(counters.regexLimitHits)"
     }
 
     public var packetsPerSecond: Double { seconds > 0 ? Double(counters.packets) / seconds : 0 }
@@ -27,7 +38,7 @@ public struct ReplaySummary: Sendable {
             + ",\"bytes\":\(counters.bytes),\"non_ip\":\(counters.nonIP)"
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
-            + flowsJSON
+            + flowsJSON + rulesJSON
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -66,7 +77,11 @@ public enum OfflineReplay {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         eve?.flush()
         if let failure { throw failure }
+        let rules = pipeline.ruleCounters
+        let hits = pipeline.ruleSet.rules.indices.compactMap { i -> (rule: Rule, hits: RuleHit)? in
+            rules[i].packets > 0 ? (rule: pipeline.ruleSet.rules[i], hits: rules[i]) : nil
+        }
         return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
-                             conntrack: conntrack)
+                             conntrack: conntrack, ruleHits: hits)
     }
 }

@@ -17,6 +17,10 @@ public struct PipelineCounters: Equatable, Sendable {
     public var parseErrors: [String: UInt64] = [:]
     /// Packets given the BYPASS mark (their flow continues in the kernel).
     public var bypassVerdicts: UInt64 = 0
+    /// Packets decided by a decision kept for their flow (rules not evaluated).
+    public var ruleCacheHits: UInt64 = 0
+    /// `matches` attempts abandoned at the regular-expression limits.
+    public var regexLimitHits: UInt64 = 0
 
     public init() {}
 
@@ -34,6 +38,8 @@ public struct PipelineCounters: Equatable, Sendable {
         r.rejected &+= b.rejected; r.malformed &+= b.malformed; r.nonIP &+= b.nonIP; r.events &+= b.events
         r.parseErrors.merge(b.parseErrors, uniquingKeysWith: +)
         r.bypassVerdicts &+= b.bypassVerdicts
+        r.ruleCacheHits &+= b.ruleCacheHits
+        r.regexLimitHits &+= b.regexLimitHits
         return r
     }
 }
@@ -59,6 +65,13 @@ public struct Pipeline {
     public private(set) var ruleSet: RuleSet
     public let malformedVerdict: Verdict
     public var counters = PipelineCounters()
+    /// Hits per rule of `ruleSet`.
+    public private(set) var ruleCounters: RuleCounters
+    let scratch = RuleScratch()
+    /// Resolves an interface index to its name (inline: if_indextoname).
+    public var interfaceName: (Int32) -> String? = { _ in nil }
+    /// Interface masks of `ruleSet` by interface index (0: not resolved yet).
+    var interfaceMasks: [UInt64] = []
     /// Connection tracking; nil runs the rules on packets alone (ct_state is
     /// then `untracked`).
     public private(set) var tracker: ConnectionTracker?
@@ -67,6 +80,7 @@ public struct Pipeline {
     public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
                 connectionCapacity: Int = 0) {
         self.ruleSet = ruleSet
+        self.ruleCounters = RuleCounters(ruleSet: ruleSet)
         self.malformedVerdict = malformedAction.verdict
         if let conntrack {
             tracker = ConnectionTracker(config: conntrack, capacity: max(connectionCapacity, 1024))
@@ -105,15 +119,49 @@ public struct Pipeline {
         }
     }
 
-    /// Installs a new rule snapshot (between batches).
-    public mutating func replaceRuleSet(_ ruleSet: RuleSet) { self.ruleSet = ruleSet }
+    /// Installs a new rule snapshot (between batches). Returns the counters
+    /// of the rules it replaces; decisions kept per flow are forgotten.
+    @discardableResult
+    public mutating func replaceRuleSet(_ ruleSet: RuleSet) -> RuleCounters {
+        let old = ruleCounters
+        self.ruleSet = ruleSet
+        ruleCounters = RuleCounters(ruleSet: ruleSet)
+        interfaceMasks.removeAll(keepingCapacity: true)
+        if tracker != nil { tracker!.clearRuleCaches() }
+        return old
+    }
+
+    /// The interface mask of `ruleSet` for an interface index (0: unknown).
+    @inline(__always)
+    mutating func interfaceMask(_ index: Int32) -> UInt64 {
+        guard index > 0, !ruleSet.interfacePatterns.isEmpty else { return 0 }
+        if Int(index) < interfaceMasks.count, interfaceMasks[Int(index)] != 0 { return interfaceMasks[Int(index)] }
+        return resolveInterface(index)
+    }
+
+    @inline(never)
+    mutating func resolveInterface(_ index: Int32) -> UInt64 {
+        guard let name = interfaceName(index) else { return 0 }
+        let mask = ruleSet.interfaceMask(for: name)
+        if index < 65536 {
+            if interfaceMasks.count <= Int(index) {
+                interfaceMasks += Array(repeating: 0, count: Int(index) + 1 - interfaceMasks.count)
+            }
+            interfaceMasks[Int(index)] = mask
+        }
+        return mask
+    }
+
+    /// Forgets resolved interface names (interfaces came or went).
+    public mutating func forgetInterfaces() { interfaceMasks.removeAll(keepingCapacity: true) }
 
     /// Runs one L3 packet (`bytes` starts at the IP header) through the
     /// pipeline. `wireLength` is its length on the wire when the buffer was
-    /// truncated by a copy range or snap length. Events go to `emit`.
+    /// truncated by a copy range or snap length; `inInterface` and
+    /// `outInterface` are interface indices (0: unknown). Events go to `emit`.
     public mutating func process(
         _ bytes: UnsafeRawBufferPointer, wireLength: Int? = nil, timestampNanoseconds: Int64,
-        emit: (Event) -> Void
+        inInterface: Int32 = 0, outInterface: Int32 = 0, emit: (Event) -> Void
     ) -> PacketResult {
         counters.packets &+= 1
         counters.bytes &+= UInt64(wireLength ?? bytes.count)
@@ -152,12 +200,35 @@ public struct Pipeline {
         }
         let rules = ruleSet
         var eventCount: UInt64 = 0
-        let decision = rules.evaluate(summary, flow: context) { index in
-            let rule = rules.rules[index]
-            eventCount &+= 1
-            emit(Event(kind: rule.action == .alert ? .alert : .log, timestampNanoseconds: timestampNanoseconds,
-                       packet: summary, verdict: .accept, ruleID: rule.id, ruleName: rule.name,
-                       ruleAction: rule.action, flowState: context.state))
+        let packetBytes = wireLength ?? bytes.count
+        let decision: RuleDecision
+        if let t = flow, let cached = tracker!.cachedRule(t) {
+            counters.ruleCacheHits &+= 1
+            decision = RuleDecision(verdict: cached >= 0 ? rules.rules[cached].action.verdict : rules.defaultAction.verdict,
+                                    ruleIndex: cached, flowInvariant: true)
+        } else {
+            let payloadStart = min(summary.payloadOffset, bytes.count)
+            let payloadEnd = min(payloadStart + summary.payloadLength, bytes.count)
+            let input = MatchInput(flow: context, inInterfaces: interfaceMask(inInterface),
+                                   outInterfaces: interfaceMask(outInterface),
+                                   payload: UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<payloadEnd]))
+            let limitHits = scratch.regexLimitHits
+            decision = rules.evaluate(summary, input: input, scratch: scratch)
+            if scratch.regexLimitHits != limitHits { counters.regexLimitHits &+= scratch.regexLimitHits &- limitHits }
+            for index in scratch.nonTerminal {
+                let rule = rules.rules[Int(index)]
+                ruleCounters.count(Int(index), bytes: packetBytes, now: timestampNanoseconds)
+                eventCount &+= 1
+                emit(Event(kind: rule.action == .alert ? .alert : .log, timestampNanoseconds: timestampNanoseconds,
+                           packet: summary, verdict: .accept, ruleID: rule.id, ruleName: rule.name,
+                           ruleAction: rule.action, flowState: context.state))
+            }
+            if decision.flowInvariant, decision.verdict == .accept, let t = flow {
+                tracker!.cacheRule(t, ruleIndex: decision.ruleIndex)
+            }
+        }
+        if decision.ruleIndex >= 0 {
+            ruleCounters.count(decision.ruleIndex, bytes: packetBytes, now: timestampNanoseconds)
         }
         counters.count(decision.verdict)
         var bypass = false

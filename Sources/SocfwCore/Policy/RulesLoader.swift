@@ -1,4 +1,5 @@
 import Foundation
+import SocfwRegex
 import SocfwWire
 
 /// Loads rules files in the seed's YAML format:
@@ -51,7 +52,23 @@ public enum RulesLoader {
                 rules.append(rule)
             }
         }
+        try checkLimits(rules)
         return rules
+    }
+
+    /// Limits of the compiled form that span files.
+    static func checkLimits(_ rules: [Rule]) throws(ConfigError) {
+        var patterns: Set<InterfacePattern> = []
+        for rule in rules where rule.enabled {
+            for case let .interface(_, list, _) in rule.conditions {
+                patterns.formUnion(list)
+                if patterns.count > RuleSet.maxInterfacePatterns {
+                    throw ConfigError(file: rule.file, line: lineOf(rule), field: "conditions",
+                                      message: "rules name more than \(RuleSet.maxInterfacePatterns) different interfaces "
+                                          + "(use prefixes such as veth*)")
+                }
+            }
+        }
     }
 
     public static func loadFile(_ file: String) throws(ConfigError) -> [Rule] {
@@ -69,7 +86,9 @@ public enum RulesLoader {
     static func parseWithOwnGroups(_ root: YAMLNode) throws(ConfigError) -> [Rule] {
         var groups: Groups = [:]
         try collectGroups(root, into: &groups)
-        return try parse(root, groups: groups)
+        let rules = try parse(root, groups: groups)
+        try checkLimits(rules)
+        return rules
     }
 
     static func collectGroups(_ root: YAMLNode, into groups: inout Groups) throws(ConfigError) {
@@ -119,12 +138,36 @@ public enum RulesLoader {
         let priority = try m["priority"]?.integer(in: -1_000_000...1_000_000) ?? 0
         let enabled = try m["enabled"]?.bool() ?? true
         let id = try m["id"]?.integer(in: 1...Int(Int32.max))
+        let description = try m["description"].map { node throws(ConfigError) in try node.scalarString() }
         var conditions: [Condition] = []
+        var specs: [ConditionSpec] = []
         if let list = m["conditions"], !list.isNull {
-            for c in try list.sequence() { conditions.append(try parseCondition(c, groups: groups)) }
+            for c in try list.sequence() {
+                conditions.append(try parseCondition(c, groups: groups))
+                specs.append(try conditionSpec(c))
+            }
         }
+        let spec = RuleSpec(name: name, id: id, action: action, priority: priority, enabled: enabled,
+                            description: description, conditions: specs)
         return Rule(name: name, id: id, action: action, priority: priority, enabled: enabled,
-                    conditions: conditions, origin: "\(node.file):\(node.line)")
+                    conditions: conditions, origin: "\(node.file):\(node.line)", file: node.file, spec: spec)
+    }
+
+    /// The condition as written (already validated by `parseCondition`).
+    static func conditionSpec(_ node: YAMLNode) throws(ConfigError) -> ConditionSpec {
+        let m = try node.mapping(allowed: ["field", "operator", "value"])
+        guard let field = m["field"], let op = m["operator"], let value = m["value"] else {
+            throw node.error("condition needs field, operator and value")
+        }
+        let v: RuleValue
+        if value.isSequence {
+            var texts: [String] = []
+            for item in try value.sequence() { texts.append(try item.scalarString()) }
+            v = .list(texts)
+        } else {
+            v = .one(try value.scalarString())
+        }
+        return ConditionSpec(field: try field.string(), operator: try op.string(), value: v)
     }
 
     static func parseCondition(_ node: YAMLNode, groups: Groups) throws(ConfigError) -> Condition {
@@ -156,7 +199,44 @@ public enum RulesLoader {
         if values.count > 1 || valueNode.isSequence, op != .in, op != .cidr {
             throw valueNode.error("operator '\(op.rawValue)' takes one value; use 'in' for a list")
         }
+        if op == .contains || op == .matches, field != .payload {
+            throw opNode.error("operator '\(op.rawValue)' only applies to field 'payload'")
+        }
         switch field {
+        case .payload:
+            let v = values[0]
+            let text = try v.string()
+            switch op {
+            case .contains:
+                switch BytePattern.parse(text) {
+                case let .success(pattern): return .payloadContains(pattern)
+                case let .failure(error): throw v.error("bad 'contains' pattern: \(error.message)")
+                }
+            case .matches:
+                do {
+                    return .payloadMatches(PayloadRegex(try CompiledRegex(text)))
+                } catch {
+                    throw v.error("bad regular expression: \(error.message) at offset \(error.offset)")
+                }
+            default:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'payload' (use contains or matches)")
+            }
+        case .inInterface, .outInterface:
+            switch op {
+            case .eq, .ne, .in:
+                var patterns: [InterfacePattern] = []
+                for v in values {
+                    let text = try v.string()
+                    guard let p = InterfacePattern(text) else {
+                        throw v.error("'\(text)' is not an interface name (at most 15 characters, no '/', ':' or spaces; "
+                                      + "a trailing '*' or '+' matches a prefix, e.g. veth*)")
+                    }
+                    patterns.append(p)
+                }
+                return .interface(input: field == .inInterface, patterns: patterns, negated: op == .ne)
+            default:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field '\(field.rawValue)' (use eq, ne or in)")
+            }
         case .srcIP, .dstIP:
             let source = field == .srcIP
             switch op {
@@ -177,7 +257,7 @@ public enum RulesLoader {
                     prefixes.append(p)
                 }
                 return .address(source: source, prefixes: prefixes, negated: false)
-            case .gt, .lt:
+            case .gt, .lt, .contains, .matches:
                 throw opNode.error("operator '\(op.rawValue)' makes no sense for field '\(field.rawValue)' (use eq, ne, in or cidr)")
             }
         case .srcPort, .dstPort:
@@ -196,8 +276,8 @@ public enum RulesLoader {
                 var ranges: [ClosedRange<UInt16>] = []
                 for v in values { ranges.append(try parsePortRange(v)) }
                 return .port(source: source, ranges: ranges, negated: false)
-            case .cidr:
-                throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
+            case .cidr, .contains, .matches:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
             }
         case .tcpFlags:
             switch op {
@@ -208,7 +288,7 @@ public enum RulesLoader {
                     ranges.append(f...f)
                 }
                 return .numeric(.tcpFlags, ranges: ranges, negated: op == .ne)
-            case .gt, .lt, .cidr:
+            case .gt, .lt, .cidr, .contains, .matches:
                 throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'tcp_flags' (use eq, ne or in)")
             }
         case .icmpType, .icmpCode, .ttl, .hopLimit, .length, .dscp:
@@ -233,8 +313,8 @@ public enum RulesLoader {
                 var ranges: [ClosedRange<UInt32>] = []
                 for v in values { ranges.append(try parseRange(v, maximum: maximum)) }
                 return .numeric(numeric, ranges: ranges, negated: false)
-            case .cidr:
-                throw opNode.error("operator 'cidr' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
+            case .cidr, .contains, .matches:
+                throw opNode.error("operator '\(op.rawValue)' makes no sense for field '\(field.rawValue)' (use eq, ne, gt, lt or in)")
             }
         case .ctState:
             switch op {
@@ -245,7 +325,7 @@ public enum RulesLoader {
                     mask |= 1 << state.rawValue
                 }
                 return .connectionState(mask: mask, negated: op == .ne)
-            case .gt, .lt, .cidr:
+            case .gt, .lt, .cidr, .contains, .matches:
                 throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'ct_state' (use eq, ne or in)")
             }
         case .ctDirection:
@@ -253,7 +333,7 @@ public enum RulesLoader {
             case .eq, .ne:
                 let direction = try values[0].oneOf([("original", FlowDirection.original), ("reply", .reply)], what: "direction")
                 return .connectionDirection(direction, negated: op == .ne)
-            case .gt, .lt, .in, .cidr:
+            case .gt, .lt, .in, .cidr, .contains, .matches:
                 throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'ct_direction' (use eq or ne)")
             }
         case .protocol:
@@ -264,7 +344,7 @@ public enum RulesLoader {
                 var numbers: [UInt8] = []
                 for v in values { numbers.append(try parseProtocol(v)) }
                 return .protocolNumber(numbers: numbers, negated: false)
-            case .gt, .lt, .cidr:
+            case .gt, .lt, .cidr, .contains, .matches:
                 throw opNode.error("operator '\(op.rawValue)' makes no sense for field 'protocol' (use eq, ne or in)")
             }
         }

@@ -38,16 +38,56 @@ public struct Connection: FlowTableEntry, Sendable {
     var lowHigh: UInt64, lowLow: UInt64, highHigh: UInt64, highLow: UInt64
     public var bytesOriginal: UInt64 = 0
     public var bytesReply: UInt64 = 0
-    public var firstSeenNanoseconds: Int64
     public var lastSeenNanoseconds: Int64
+    /// First seen (milliseconds, low 42 bits: until 2109) and the current
+    /// state's timeout (seconds, high 22 bits: up to 48 days) in one word.
+    var startAndTimeout: UInt64
     public var tcp: TCPTracker  // 38 bytes: the two 1-byte fields fill its tail
     public private(set) var protocolNumber: UInt8
     var flags: UInt8
-    /// Timeout of the current state, seconds.
-    public var timeoutSeconds: UInt32
     public var packetsOriginal: UInt32 = 0
     public var packetsReply: UInt32 = 0
     var lowPort: UInt16, highPort: UInt16
+    /// Rules decision kept for each direction (see `cachedRule`): 0 none,
+    /// 1 the default action, 2 + i rule i. Cleared when the rules change.
+    var ruleCacheOriginal: UInt16 = 0, ruleCacheReply: UInt16 = 0
+
+    static let startBits: UInt64 = 42
+    static let startMask: UInt64 = (1 << startBits) - 1
+    /// Largest timeout the packed field holds, seconds.
+    public static let maximumTimeoutSeconds = (1 << (64 - 42)) - 1
+
+    /// When the flow was first seen, at millisecond resolution.
+    public var firstSeenNanoseconds: Int64 { Int64(startAndTimeout & Connection.startMask) * 1_000_000 }
+
+    /// Timeout of the current state, seconds.
+    public var timeoutSeconds: UInt32 {
+        get { UInt32(startAndTimeout >> Connection.startBits) }
+        set {
+            let t = UInt64(min(Int(newValue), Connection.maximumTimeoutSeconds))
+            startAndTimeout = startAndTimeout & Connection.startMask | t << Connection.startBits
+        }
+    }
+
+    /// The rules decision kept for packets in `direction`: nil when none,
+    /// -1 for the default action, else the rule's index.
+    public func cachedRule(_ direction: FlowDirection) -> Int? {
+        let v = direction == .original ? ruleCacheOriginal : ruleCacheReply
+        return v == 0 ? nil : Int(v) - 2
+    }
+
+    /// Keeps a decision (rule index, -1 for the default action); indices the
+    /// 16-bit slot cannot hold are not kept.
+    public mutating func cacheRule(_ direction: FlowDirection, _ ruleIndex: Int) {
+        guard ruleIndex < Int(UInt16.max) - 2 else { return }
+        let v = UInt16(ruleIndex + 2)
+        if direction == .original { ruleCacheOriginal = v } else { ruleCacheReply = v }
+    }
+
+    public mutating func clearRuleCache() {
+        ruleCacheOriginal = 0
+        ruleCacheReply = 0
+    }
 
     static let flagV6: UInt8 = 1
     static let flagOriginalIsLow: UInt8 = 2
@@ -62,8 +102,8 @@ public struct Connection: FlowTableEntry, Sendable {
         protocolNumber = key.protocolNumber
         flags = (key.lowAddress.isV6 ? Connection.flagV6 : 0) | (originalIsLow ? Connection.flagOriginalIsLow : 0)
         self.tcp = tcp
-        self.timeoutSeconds = UInt32(timeoutSeconds)
-        firstSeenNanoseconds = now
+        let start = UInt64(max(0, now) / 1_000_000) & Connection.startMask
+        startAndTimeout = start | UInt64(min(max(0, timeoutSeconds), Connection.maximumTimeoutSeconds)) << Connection.startBits
         lastSeenNanoseconds = now
     }
 

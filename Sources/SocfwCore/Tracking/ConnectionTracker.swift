@@ -256,6 +256,27 @@ public struct ConnectionTracker {
         counters.active = table.count
     }
 
+    /// The rules decision kept for this packet's flow and direction (nil:
+    /// none; -1: the default action). ICMP errors related to a flow are not
+    /// the flow's own packets and never use it.
+    @inline(__always)
+    public func cachedRule(_ result: TrackResult) -> Int? {
+        guard result.index >= 0, result.state != .related, result.state != .invalid else { return nil }
+        return table[result.index].cachedRule(result.direction)
+    }
+
+    /// Keeps a flow-invariant rules decision for the flow's direction.
+    public mutating func cacheRule(_ result: TrackResult, ruleIndex: Int) {
+        guard result.index >= 0, result.state != .related, result.state != .invalid else { return }
+        table.withEntry(result.index) { $0.cacheRule(result.direction, ruleIndex) }
+    }
+
+    /// Forgets every kept decision (the rules changed). Visits each live
+    /// flow once: measured in `socfw-bench conntrack` (`ms_clear_rule_cache`).
+    public mutating func clearRuleCaches() {
+        table.updateAll { $0.clearRuleCache() }
+    }
+
     /// The packet that would have started the bypass was not accepted.
     public mutating func cancelBypass(_ result: TrackResult) {
         guard result.bypass, result.index >= 0 else { return }

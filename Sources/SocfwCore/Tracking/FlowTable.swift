@@ -207,6 +207,11 @@ public struct FlowTable<Entry: FlowTableEntry> {
         }
     }
 
+    /// Updates every live entry in place. Not for the packet path.
+    public mutating func updateAll(_ body: (inout Entry) -> Void) {
+        for i in 0..<entries.count where wheel.isLive(i) { body(&entries[i]) }
+    }
+
     // MARK: Insert and remove
 
     /// Inserts a new entry (the caller checked its key is absent) and files
