@@ -1,5 +1,7 @@
 // socfw-bench: benchmarks of the pure-Swift core, run with
 //   swift run -c release socfw-bench pipeline [--packets N] [--rules N] [--rounds N]
+//   swift run -c release socfw-bench rules [--packets N] [--rounds N]
+//   swift run -c release socfw-bench conntrack [--flows N]
 // Each benchmark prints human lines, then ONE JSON object as its last line.
 import Foundation
 import SocfwCapture
@@ -124,7 +126,12 @@ case "pipeline":
     }
 case "conntrack":
     benchConntrack()
+case "rules":
+    do { try benchRules() } catch {
+        FileHandle.standardError.write(Data("socfw-bench: \(error)\n".utf8))
+        exit(1)
+    }
 default:
-    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n       socfw-bench conntrack [--flows N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n       socfw-bench conntrack [--flows N]\n       socfw-bench rules [--packets N] [--rounds N]\n".utf8))
     exit(2)
 }

@@ -167,6 +167,73 @@ import SocfwWire
         #expect(invariantChecked > 50, "too few flow-invariant decisions to check the cache's premise")
     }
 
+    /// Many nested and disjoint prefixes spread over the address space (so
+    /// the address indexes build their block tables), probed at the first
+    /// and last address of every prefix and just outside it.
+    @Test(arguments: [false, true])
+    func addressIndexAgreesAtEveryPrefixEdge(v6: Bool) {
+        var rng = SplitMix64(seed: v6 ? 11 : 10)
+        var rules: [Rule] = []
+        var prefixes: [IPPrefix] = []
+        for i in 0..<3000 {
+            let length = v6 ? [16, 32, 48, 56, 64, 96, 128][rng.below(7)] : [8, 12, 16, 20, 24, 28, 31, 32][rng.below(8)]
+            // Half anywhere, half inside an earlier prefix (nesting).
+            var a = v6 ? IPAddress(v6High: rng.next(), low: rng.next()) : IPAddress(v4: UInt32(truncatingIfNeeded: rng.next()))
+            if let outer = prefixes.randomElement(using: &rng), rng.below(2) == 0, outer.length < length {
+                let mask = outer.network.isV6 ? IPAddress(v6High: .max, low: .max).masked(to: outer.length)
+                    : IPAddress(v4: .max).masked(to: outer.length)
+                a = v6 ? IPAddress(v6High: outer.network.high | (a.high & ~mask.high), low: outer.network.low | (a.low & ~mask.low))
+                    : IPAddress(v4: UInt32(truncatingIfNeeded: outer.network.low | (a.low & ~mask.low)))
+            }
+            let p = IPPrefix(network: a.masked(to: length), length: length)
+            prefixes.append(p)
+            rules.append(Rule(name: "r\(i)", action: [.drop, .allow, .log][rng.below(3)],
+                              conditions: [.address(source: rng.below(2) == 0, prefixes: [p], negated: false)]))
+        }
+        let set = RuleSet(rules: rules, defaultAction: .reject)
+        let scratch = RuleScratch()
+        let regex = RegexScratch()
+        func probe(_ a: IPAddress) {
+            for source in [true, false] {
+                var p = PacketSummary()
+                p.ipVersion = v6 ? 6 : 4
+                p.l4Protocol = 47
+                p.l4Parsed = true
+                let other = v6 ? IPAddress(v6High: 1, low: 1) : IPAddress(v4: 1)
+                p.source = source ? a : other
+                p.destination = source ? other : a
+                let s = Sample(packet: p, flow: .untracked, inInterface: nil, outInterface: nil, payload: [])
+                let (fast, fastLogged) = compiled(set, s, scratch)
+                let (slow, slowLogged) = simple(set, s, regex)
+                #expect(fast.ruleIndex == slow.ruleIndex && fastLogged == slowLogged, "\(a) source \(source)")
+            }
+        }
+        for p in prefixes.prefix(600) {
+            let width = v6 ? 128 : 32
+            let hostOnes = width - p.length
+            let first = p.network
+            let last: IPAddress
+            if v6 {
+                let hi: UInt64 = hostOnes >= 64 ? first.high | (hostOnes >= 128 ? .max : (UInt64(1) << UInt64(hostOnes - 64)) - 1) : first.high
+                let lo: UInt64 = hostOnes >= 64 ? .max : first.low | ((UInt64(1) << UInt64(hostOnes)) &- 1)
+                last = IPAddress(v6High: hi, low: lo)
+            } else {
+                last = IPAddress(v4: UInt32(truncatingIfNeeded: first.low) | UInt32(truncatingIfNeeded: (UInt64(1) << UInt64(hostOnes)) - 1))
+            }
+            probe(first)
+            probe(last)
+            if v6 {
+                let (lo, borrow) = first.low.subtractingReportingOverflow(1)
+                probe(IPAddress(v6High: borrow ? first.high &- 1 : first.high, low: lo))
+                let (next, carry) = last.low.addingReportingOverflow(1)
+                probe(IPAddress(v6High: carry ? last.high &+ 1 : last.high, low: next))
+            } else {
+                probe(IPAddress(v4: UInt32(truncatingIfNeeded: first.low) &- 1))
+                probe(IPAddress(v4: UInt32(truncatingIfNeeded: last.low) &+ 1))
+            }
+        }
+    }
+
     @Test func indexesAreUsed() {
         var rng = SplitMix64(seed: 9)
         let set = randomRuleSet(&rng, count: 2000)

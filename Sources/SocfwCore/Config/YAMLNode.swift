@@ -20,7 +20,9 @@ struct YAMLNode {
 
     static func parse(_ text: String, file: String) throws(ConfigError) -> YAMLNode {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver: values are read as text and converted by YAMLNode
+            // (the default one runs regular expressions on every plain scalar).
+            guard let node = try Yams.compose(yaml: text, Resolver.basic) else {
                 return YAMLNode(node: .mapping(.init([])), file: file, path: "")
             }
             return YAMLNode(node: node, file: file, path: "")

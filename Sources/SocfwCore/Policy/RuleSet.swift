@@ -46,6 +46,9 @@ public final class RuleScratch {
     public private(set) var nonTerminal: [Int32] = []
     /// `matches` attempts abandoned at the PCRE2 limits (counted as no match).
     public internal(set) var regexLimitHits: UInt64 = 0
+    /// Candidate rules whose conditions were tested (the benchmark reports
+    /// the average per packet).
+    public internal(set) var candidatesTried: UInt64 = 0
 
     public init(limits: RegexScratch.Limits = .init()) {
         regex = RegexScratch(limits: limits)
@@ -115,6 +118,9 @@ public final class RuleSet: @unchecked Sendable {
     private let dstV6: AddressIndex<UInt128>, srcV6: AddressIndex<UInt128>
     /// Pool offsets by destination port (65,537 entries; empty when no rule is port-indexed).
     private let portBucketStart: UnsafeBufferPointer<Int32>
+    /// One bit per port with a non-empty bucket (8 KB, stays in cache: most
+    /// ports have none, and the offsets table is then not touched).
+    private let portsIndexed: UnsafeBufferPointer<UInt64>
     /// Pool slices of the unindexed rules by protocol class.
     private let unindexed: [ClassSlice]
     private let maxLists: Int
@@ -319,6 +325,9 @@ public final class RuleSet: @unchecked Sendable {
         }
         self.pool = Self.freeze(pool)
         self.portBucketStart = Self.freeze(bucketStart)
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for port in perPort.keys { bits[Int(port) >> 6] |= 1 << UInt64(port & 63) }
+        self.portsIndexed = Self.freeze(bits)
         self.unindexed = slices
         self.maxLists = max(self.dstV4.maxDepth, self.dstV6.maxDepth) + max(self.srcV4.maxDepth, self.srcV6.maxDepth) + 2
         self.indexStatistics = stats
@@ -341,7 +350,8 @@ public final class RuleSet: @unchecked Sendable {
         for b in [UnsafeRawPointer(compiledRules.baseAddress), UnsafeRawPointer(conditions.baseAddress),
                   UnsafeRawPointer(prefixes.baseAddress), UnsafeRawPointer(valueRanges.baseAddress),
                   UnsafeRawPointer(protocols.baseAddress), UnsafeRawPointer(masks.baseAddress),
-                  UnsafeRawPointer(pool.baseAddress), UnsafeRawPointer(portBucketStart.baseAddress)] {
+                  UnsafeRawPointer(pool.baseAddress), UnsafeRawPointer(portBucketStart.baseAddress),
+                  UnsafeRawPointer(portsIndexed.baseAddress)] {
             b?.deallocate()
         }
     }
@@ -443,9 +453,10 @@ public final class RuleSet: @unchecked Sendable {
                 guard !index.isEmpty else { return }
                 var node = index.innermost(key)
                 while node >= 0 {
-                    lists[n] = ClassSlice(start: index.listStart[Int(node)], end: index.listEnd[Int(node)])
+                    let prefix = index.prefixes[Int(node)]
+                    lists[n] = ClassSlice(start: prefix.listStart, end: prefix.listEnd)
                     n += 1
-                    node = index.parent[Int(node)]
+                    node = prefix.parent
                 }
             }
             if p.source.isV6 {
@@ -456,7 +467,8 @@ public final class RuleSet: @unchecked Sendable {
                 addChain(srcV4, UInt32(truncatingIfNeeded: p.source.low))
             }
             let hasPorts = p.l4Parsed && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
-            if hasPorts && !portBucketStart.isEmpty {
+            if hasPorts && !portBucketStart.isEmpty
+                && portsIndexed[Int(p.destinationPort) >> 6] & (1 << UInt64(p.destinationPort & 63)) != 0 {
                 let port = Int(p.destinationPort)
                 lists[n] = ClassSlice(start: portBucketStart[port], end: portBucketStart[port + 1])
                 n += 1
@@ -487,6 +499,7 @@ public final class RuleSet: @unchecked Sendable {
                     lists[bestList].start += 1
                     if best == last { continue }  // filed under two nested prefixes
                     last = best
+                    scratch.candidatesTried &+= 1
                     let r = rules[Int(best)]
                     let failed = firstFailing(r, p, input: input, scratch: scratch, hasPorts: hasPorts)
                     if failed >= 0 {
@@ -589,6 +602,20 @@ public final class RuleSet: @unchecked Sendable {
             scratch.regexLimitHits &+= 1
             return false
         }
+    }
+
+    /// The compiled conditions tried rule after rule, without the indexes:
+    /// the O(n) baseline of the benchmark, and a second reference for tests.
+    public func evaluateLinear(_ p: PacketSummary, input: MatchInput, scratch: RuleScratch) -> RuleDecision {
+        scratch.reset()
+        let hasPorts = p.l4Parsed && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
+        for i in 0..<compiledRules.count {
+            let r = compiledRules[i]
+            guard firstFailing(r, p, input: input, scratch: scratch, hasPorts: hasPorts) < 0 else { continue }
+            if r.terminal { return RuleDecision(verdict: r.verdict, ruleIndex: i) }
+            scratch.append(Int32(i))
+        }
+        return RuleDecision(verdict: defaultAction.verdict, ruleIndex: -1)
     }
 
     /// Convenience for tests and tools: evaluate with a fresh scratch,
