@@ -13,6 +13,8 @@ public final class InlineEngine: Sendable {
     public let config: SocfwConfig
     public let rules: RuleSnapshot
     public let ruleHits: RuleHitTotals
+    /// Lists and edits the managed file of the rules directory.
+    public let ruleManager: RuleManager
     /// One reload at a time (SIGHUP and the control socket may race).
     private let reloading = Mutex<Void>(())
     public let events: EventQueue
@@ -32,6 +34,7 @@ public final class InlineEngine: Sendable {
         self.config = config
         self.rules = RuleSnapshot(ruleSet)
         self.ruleHits = RuleHitTotals()
+        self.ruleManager = RuleManager(rulesDirectory: config.rulesPath)
         self.events = EventQueue(capacity: 65536)
         self.logger = logger
     }
@@ -111,7 +114,32 @@ public final class InlineEngine: Sendable {
     @discardableResult
     public func reloadRules() -> Result<RuleReload, ConfigError> {
         reloading.withLock { _ in
+            ruleHits.foldRetired()
             let result = RuleReload.perform(path: config.rulesPath, defaultAction: config.defaultAction, into: rules)
+            logReload(result)
+            return result
+        }
+    }
+
+    /// Rule management (control socket, API): `change` edits the managed
+    /// rules file through `RuleManager` and returns the directory's new rules,
+    /// which are compiled and swapped in like a reload. A refused change
+    /// leaves the file and the running rules as they were.
+    public func changeRules(_ change: (RuleManager) throws(ConfigError) -> [Rule]) -> Result<RuleReload, ConfigError> {
+        reloading.withLock { _ in
+            ruleHits.foldRetired()
+            let t0 = monotonicNanoseconds()
+            let result = Result { () throws(ConfigError) -> RuleReload in
+                let rules = try change(ruleManager)
+                return RuleReload.install(rules, defaultAction: config.defaultAction, into: self.rules,
+                                          parseNanoseconds: monotonicNanoseconds() - t0)
+            }
+            logReload(result)
+            return result
+        }
+    }
+
+    private func logReload(_ result: Result<RuleReload, ConfigError>) {
             switch result {
             case let .success(r):
                 logger.info("rules reloaded", metadata: [
@@ -121,8 +149,6 @@ public final class InlineEngine: Sendable {
             case let .failure(error):
                 logger.error("rules reload refused, previous rules stay in force: \(error)")
             }
-            return result
-        }
     }
 
     /// The rules in force with their hit counters (summed over workers,

@@ -252,6 +252,20 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
                 line: 2, field: "groups.nets[0]", message: "is not an IP address or prefix"),
         BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: protocol, operator: eq, value: tcpp }\n",
                 line: 5, field: "rules[0].conditions[0].value", message: "unknown protocol 'tcpp'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: payload, operator: eq, value: x }\n",
+                line: 5, field: "rules[0].conditions[0].operator", message: "makes no sense for field 'payload' (use contains or matches)"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: dst_port, operator: contains, value: 1 }\n",
+                line: 5, field: "rules[0].conditions[0].operator", message: "only applies to field 'payload'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: payload, operator: matches, value: \"a(b\" }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "bad regular expression: missing closing parenthesis at offset 3"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: payload, operator: contains, value: \"|0g|\" }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "'0g' is not a hex byte"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: payload, operator: contains, value: \"ab|00\" }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "unterminated '|'"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: in_interface, operator: eq, value: averyveryverylongname0 }\n",
+                line: 5, field: "rules[0].conditions[0].value", message: "is not an interface name"),
+        BadRule(yaml: "rules:\n  - name: a\n    action: DROP\n    conditions:\n      - { field: out_interface, operator: gt, value: eth0 }\n",
+                line: 5, field: "rules[0].conditions[0].operator", message: "makes no sense for field 'out_interface' (use eq, ne or in)"),
     ]
 
     @Test(arguments: badRules)
@@ -269,3 +283,18 @@ func packet(_ src: String, _ dst: String, proto: UInt8 = 6, sport: UInt16 = 4000
 }
 
 typealias TestRNG = SplitMix64
+
+@Suite struct RuleLimitsTests {
+    @Test func moreInterfaceNamesThanMasksHoldIsALoadError() {
+        let rules = (0..<64).map { "  - { name: r\($0), action: DROP, conditions: [ { field: in_interface, operator: eq, value: if\($0) } ] }" }
+        do {
+            _ = try RulesLoader.parse(yaml: "rules:\n" + rules.joined(separator: "\n") + "\n", file: "many.yaml")
+            Issue.record("64 interface names were accepted")
+        } catch {
+            #expect(error.description.contains("more than 63 different interfaces"), "\(error)")
+            #expect(error.line == 65, "\(error)")
+        }
+        let fine = rules.prefix(63).joined(separator: "\n") + "\n"
+        #expect((try? RulesLoader.parse(yaml: "rules:\n" + fine, file: "ok.yaml"))?.count == 63)
+    }
+}

@@ -23,13 +23,20 @@ public struct RuleReload: Sendable, Equatable {
         } catch {
             return .failure(error)
         }
+        return .success(install(loaded, defaultAction: defaultAction, into: snapshot,
+                                parseNanoseconds: monotonicNanoseconds() - t0))
+    }
+
+    /// Compiles rules already loaded and validated (rule management) and swaps them in.
+    public static func install(_ rules: [Rule], defaultAction: RuleAction, into snapshot: RuleSnapshot,
+                               parseNanoseconds: Int64) -> RuleReload {
         let t1 = monotonicNanoseconds()
-        let set = RuleSet(rules: loaded, defaultAction: defaultAction)
+        let set = RuleSet(rules: rules, defaultAction: defaultAction)
         snapshot.replace(set)
         let t2 = monotonicNanoseconds()
-        return .success(RuleReload(loadedRules: set.loadedCount, enabledRules: set.rules.count,
-                                   parseMilliseconds: roundedMilliseconds(t1 - t0),
-                                   compileMilliseconds: roundedMilliseconds(t2 - t1), generation: snapshot.generation))
+        return RuleReload(loadedRules: set.loadedCount, enabledRules: set.rules.count,
+                          parseMilliseconds: roundedMilliseconds(parseNanoseconds),
+                          compileMilliseconds: roundedMilliseconds(t2 - t1), generation: snapshot.generation)
     }
 
     static func roundedMilliseconds(_ ns: Int64) -> Double { (Double(ns) / 10_000).rounded() / 100 }

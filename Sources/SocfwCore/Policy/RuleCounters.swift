@@ -22,7 +22,11 @@ public struct RuleHit: Equatable, Sendable, Codable {
 /// One thread's hit counters for the rules of one `RuleSet`, by rule index.
 /// A raw buffer: counting a hit is three stores, with no reference counting
 /// or copy-on-write check on the packet path.
-public final class RuleCounters {
+///
+/// `@unchecked Sendable`: only the owning worker writes and snapshots it;
+/// other threads read it only after the worker handed it in (`retire`) and
+/// stopped writing.
+public final class RuleCounters: @unchecked Sendable {
     public let ruleSet: RuleSet
     private let hits: UnsafeMutableBufferPointer<RuleHit>
 
@@ -62,6 +66,10 @@ public final class RuleHitTotals: Sendable {
     private struct State {
         var retired: [String: RuleHit] = [:]
         var published: [Int: Published] = [:]
+        /// Counters handed in by workers, folded later off the packet path
+        /// (they also hold the last references to old rule sets, which are
+        /// then freed there too, not on a worker).
+        var pending: [(counters: RuleCounters, next: RuleSet)] = []
     }
 
     private let state = Mutex(State())
@@ -74,25 +82,42 @@ public final class RuleHitTotals: Sendable {
         state.withLock { $0.published[worker] = entry }
     }
 
-    /// `worker` stops counting for `counters.ruleSet` and starts on `next`:
-    /// its counts join the totals of their rule names. Names that `next`
-    /// no longer has are forgotten.
+    /// `worker` stops counting for `counters.ruleSet` and starts on `next`.
+    /// Constant time on the worker: the counts join the totals of their rule
+    /// names later (`foldRetired`, called by readers and reloads).
     public func retire(worker: Int, _ counters: RuleCounters, next: RuleSet) {
-        let hits = counters.snapshot()
-        let rules = counters.ruleSet.rules
         state.withLock { s in
-            for (i, h) in hits.enumerated() where h.packets > 0 {
-                s.retired[rules[i].name, default: RuleHit()] = s.retired[rules[i].name, default: RuleHit()] + h
+            s.published[worker] = nil
+            s.pending.append((counters, next))
+        }
+    }
+
+    /// Folds retired counters into the per-name totals; names the newest
+    /// rule set no longer has are forgotten.
+    public func foldRetired() {
+        let pending = state.withLock { s in
+            defer { s.pending.removeAll() }
+            return s.pending
+        }
+        guard let newest = pending.last?.next else { return }
+        var folded: [String: RuleHit] = [:]
+        for (counters, _) in pending {
+            let rules = counters.ruleSet.rules
+            for i in rules.indices where counters[i].packets > 0 {
+                folded[rules[i].name, default: RuleHit()] = folded[rules[i].name, default: RuleHit()] + counters[i]
             }
-            s.published[worker] = Published(ruleSet: next, hits: Array(repeating: RuleHit(), count: next.rules.count))
-            let names = Set(next.rules.map(\.name))
+        }
+        let names = Set(newest.rules.map(\.name))
+        state.withLock { s in
+            s.retired.merge(folded) { $0 + $1 }
             s.retired = s.retired.filter { names.contains($0.key) }
         }
     }
 
     /// Totals for every rule of `ruleSet`, by rule index.
     public func totals(for ruleSet: RuleSet) -> [RuleHit] {
-        state.withLock { s in
+        foldRetired()
+        return state.withLock { s in
             var byName = s.retired
             for p in s.published.values {
                 for (i, h) in p.hits.enumerated() where h.packets > 0 {

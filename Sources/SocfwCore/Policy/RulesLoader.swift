@@ -24,18 +24,33 @@ public enum RulesLoader {
             throw ConfigError(file: path, message: "rules path does not exist")
         }
         guard isDirectory.boolValue else { return try loadFile(path) }
+        return try loadDirectory(path, replacing: nil)
+    }
+
+    /// Loads every `*.yaml` / `*.yml` file of a directory in name order. With
+    /// `replacing`, the directory is loaded as it would be if that file (a
+    /// path inside it, added in name order when it does not exist yet) held
+    /// that text: rule management validates a change before writing it.
+    static func loadDirectory(_ path: String, replacing: (file: String, text: String)?) throws(ConfigError) -> [Rule] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
             throw ConfigError(file: path, message: "cannot list rules directory: \(describeFileError(error))")
         }
+        var fileNames = Set(names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") })
+        let replaced = replacing.map { ($0.file as NSString).lastPathComponent }
+        if let replaced { fileNames.insert(replaced) }
         // Groups are shared by all files of the directory: read every file
         // first, then the rules.
         var roots: [YAMLNode] = []
         var groups: Groups = [:]
-        for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-            let root = try YAMLNode.load(file: (path as NSString).appendingPathComponent(name))
+        for name in fileNames.sorted() {
+            let root = if let replacing, name == replaced {
+                try YAMLNode.parse(replacing.text, file: replacing.file)
+            } else {
+                try YAMLNode.load(file: (path as NSString).appendingPathComponent(name))
+            }
             try collectGroups(root, into: &groups)
             roots.append(root)
         }
