@@ -208,13 +208,13 @@ func benchRules() throws {
     let reloadMs = reload.parseMilliseconds + reload.compileMilliseconds
     print("reload of \(reload.enabledRules) rules from YAML: \(String(format: "%.1f", reloadMs)) ms (parse and validate \(reload.parseMilliseconds) ms, "
         + "compile and swap \(reload.compileMilliseconds) ms)")
-    let f = { (v: Double) in String(format: "%.1f", v) }
+    let f = { (v: Double) in v.isFinite ? String(format: "%.1f", v) : "null" }
     let ratio = results["ns_10000"]! / results["ns_10"]!
     print("{\"ns_10\":\(f(results["ns_10"]!)),\"ns_1000\":\(f(results["ns_1000"]!)),\"ns_10000\":\(f(results["ns_10000"]!))"
         + ",\"ratio_10000_vs_10\":\(String(format: "%.2f", ratio)),\"target_ratio\":2"
         + ",\"linear_ns_10\":\(f(results["linear_ns_10"]!)),\"linear_ns_1000\":\(f(results["linear_ns_1000"]!))"
         + ",\"linear_ns_10000\":\(f(linear10000))"
-        + ",\"speedup_vs_linear_10000\":\(String(format: "%.1f", linear10000 / results["ns_10000"]!))"
+        + ",\"speedup_vs_linear_10000\":\(f(linear10000 / results["ns_10000"]!))"
         + ",\"reload_ms\":\(f(reloadMs)),\"reload_parse_ms\":\(f(reload.parseMilliseconds))"
         + ",\"reload_compile_ms\":\(f(reload.compileMilliseconds)),\"target_reload_ms\":500,\"packets\":\(packetCount)}")
 }

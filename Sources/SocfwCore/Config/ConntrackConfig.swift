@@ -82,7 +82,7 @@ extension ConntrackConfig {
             guard c.invalidAction.isTerminal else { throw v.error("invalid_action must be ALLOW, DROP or REJECT") }
         }
         if let t = m["timeouts"] {
-            let tm = try t.mapping(allowed: Set(ConntrackTimeouts.keys.map(\.0)))
+            let tm = try t.mapping(allowed: ConntrackTimeouts.keys.map(\.0))
             for (name, path) in ConntrackTimeouts.keys {
                 if let v = tm[name] { c.timeouts[keyPath: path] = try v.integer(in: 1...2_592_000) }
             }

@@ -63,23 +63,26 @@ struct YAMLNode {
         return false
     }
 
-    /// The entries of a mapping, refusing any key not in `allowed` (nil: any key).
-    func mapping(allowed: Set<String>?) throws(ConfigError) -> [String: YAMLNode] {
+    /// The entries of a mapping, refusing any key not in `allowed` (nil: any
+    /// key) and duplicate keys. Small mappings are the rule here (a rule, a
+    /// condition): keys are compared linearly, and a child's field path is
+    /// built only when the child is used.
+    func mapping(allowed: [String]?) throws(ConfigError) -> YAMLMapping {
         guard case .mapping(let m) = node else { throw error("expected a mapping (key: value)") }
-        var out: [String: YAMLNode] = [:]
+        var entries: [(key: String, value: Node)] = []
+        entries.reserveCapacity(m.count)
         for (k, v) in m {
             guard case .scalar(let key) = k else {
                 throw YAMLNode(node: k, file: file, path: path).error("keys must be plain names")
             }
             let name = key.string
-            let keyNode = YAMLNode(node: k, file: file, path: path.isEmpty ? name : "\(path).\(name)")
             if let allowed, !allowed.contains(name) {
-                throw keyNode.error("unknown key '\(name)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                throw child(name, k).error("unknown key '\(name)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
             }
-            guard out[name] == nil else { throw keyNode.error("duplicate key '\(name)'") }
-            out[name] = child(name, v)
+            guard !entries.contains(where: { $0.key == name }) else { throw child(name, k).error("duplicate key '\(name)'") }
+            entries.append((name, v))
         }
-        return out
+        return YAMLMapping(parent: self, entries: entries)
     }
 
     func sequence() throws(ConfigError) -> [YAMLNode] {
@@ -148,4 +151,26 @@ func describeFileError(_ error: any Error) -> String {
     }
     if ns.domain == NSCocoaErrorDomain, ns.code == NSFileReadNoSuchFileError { return "no such file" }
     return ns.localizedDescription
+}
+
+/// A mapping's entries in file order; children are made on access.
+struct YAMLMapping: Sequence {
+    let parent: YAMLNode
+    let entries: [(key: String, value: Node)]
+
+    subscript(key: String) -> YAMLNode? {
+        guard let e = entries.first(where: { $0.key == key }) else { return nil }
+        return parent.child(key, e.value)
+    }
+
+    var keys: [String] { entries.map(\.key) }
+
+    func makeIterator() -> AnyIterator<(String, YAMLNode)> {
+        var i = 0
+        return AnyIterator {
+            guard i < entries.count else { return nil }
+            defer { i += 1 }
+            return (entries[i].key, parent.child(entries[i].key, entries[i].value))
+        }
+    }
 }

@@ -158,8 +158,9 @@ public enum RulesLoader {
         var specs: [ConditionSpec] = []
         if let list = m["conditions"], !list.isNull {
             for c in try list.sequence() {
-                conditions.append(try parseCondition(c, groups: groups))
-                specs.append(try conditionSpec(c))
+                let (condition, spec) = try parseCondition(c, groups: groups)
+                conditions.append(condition)
+                specs.append(spec)
             }
         }
         let spec = RuleSpec(name: name, id: id, action: action, priority: priority, enabled: enabled,
@@ -168,30 +169,28 @@ public enum RulesLoader {
                     conditions: conditions, origin: "\(node.file):\(node.line)", file: node.file, spec: spec)
     }
 
-    /// The condition as written (already validated by `parseCondition`).
-    static func conditionSpec(_ node: YAMLNode) throws(ConfigError) -> ConditionSpec {
-        let m = try node.mapping(allowed: ["field", "operator", "value"])
-        guard let field = m["field"], let op = m["operator"], let value = m["value"] else {
-            throw node.error("condition needs field, operator and value")
-        }
-        let v: RuleValue
-        if value.isSequence {
-            var texts: [String] = []
-            for item in try value.sequence() { texts.append(try item.scalarString()) }
-            v = .list(texts)
-        } else {
-            v = .one(try value.scalarString())
-        }
-        return ConditionSpec(field: try field.string(), operator: try op.string(), value: v)
-    }
-
-    static func parseCondition(_ node: YAMLNode, groups: Groups) throws(ConfigError) -> Condition {
+    /// A condition, compiled, and as written.
+    static func parseCondition(_ node: YAMLNode, groups: Groups) throws(ConfigError) -> (Condition, ConditionSpec) {
         let m = try node.mapping(allowed: ["field", "operator", "value"])
         guard let fieldNode = m["field"] else { throw node.error("missing required field 'field'") }
         guard let opNode = m["operator"] else { throw node.error("missing required field 'operator'") }
         guard let valueNode = m["value"] else { throw node.error("missing required field 'value'") }
         let field = try fieldNode.oneOf(RuleField.self, what: "field")
         let op = try opNode.oneOf(RuleOperator.self, what: "operator")
+        let written: RuleValue
+        if valueNode.isSequence {
+            var texts: [String] = []
+            for item in try valueNode.sequence() { texts.append(try item.scalarString()) }
+            written = .list(texts)
+        } else {
+            written = .one(try valueNode.scalarString())
+        }
+        let condition = try compileCondition(field: field, op: op, opNode: opNode, valueNode: valueNode, groups: groups)
+        return (condition, ConditionSpec(field: field.rawValue, operator: op.rawValue, value: written))
+    }
+
+    static func compileCondition(field: RuleField, op: RuleOperator, opNode: YAMLNode, valueNode: YAMLNode,
+                                 groups: Groups) throws(ConfigError) -> Condition {
         var values: [YAMLNode] = []
         var usesGroup = false
         for v in valueNode.isSequence ? try valueNode.sequence() : [valueNode] {
