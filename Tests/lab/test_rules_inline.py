@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, HAVE_SOCFWD, NOT_ROOT_REASON, NO_SOCFWD_REASON, LABD, make_lab, poll
+from conftest import LABD, lab_with_rules, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
@@ -50,21 +50,8 @@ def rules_for(env):
 
 @pytest.fixture(scope="module", params=["router", "bridge"])
 def rules_lab(request):
-    if not IS_ROOT:
-        pytest.skip(NOT_ROOT_REASON)
-    if not HAVE_SOCFWD:
-        pytest.skip(NO_SOCFWD_REASON)
-    lab = make_lab(request, request.param, "ri" + request.param[0])
-    state = Path(lab.env["LAB_STATE_DIR"])
-    rules = state / "inline-rules.yaml"
-    rules.write_text(rules_for(lab.env))
-    text = Path(lab.env["LAB_DEFAULT_CONFIG"]).read_text()
-    config_text, n = re.subn(r"(?m)^rules:.*$", f"rules: {rules}", text)
-    assert n == 1, "no `rules:` line in the lab config"
-    config = state / "socfwd-inline-rules.yaml"
-    config.write_text(config_text)
-    lab.socfwd("restart", config=str(config))
-    return lab
+    return lab_with_rules(request, request.param, "ri" + request.param[0], lambda lab: rules_for(lab.env),
+                          name="inline-rules")
 
 
 def curl(lab, family, path, timeout=3):

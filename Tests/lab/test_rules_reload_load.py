@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, HAVE_SOCFWD, NOT_ROOT_REASON, NO_SOCFWD_REASON, LABD, make_lab, poll
+from conftest import LABD, lab_with_rules, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
@@ -366,30 +366,27 @@ def log_metadata(line):
     return dict(re.findall(r"(?<![\w.])([A-Za-z_]+)=(\S+)", line))
 
 
-@pytest.fixture(scope="module")
-def load_lab(request):
-    if not IS_ROOT:
-        pytest.skip(NOT_ROOT_REASON)
-    if not HAVE_SOCFWD:
-        pytest.skip(NO_SOCFWD_REASON)
-    lab = make_lab(request, "router", "rl")
-    state = Path(lab.env["LAB_STATE_DIR"])
-    lab_rules = (LABD / "rules.yaml").read_text()
-    t = time.monotonic()
-    lab.variants = {v: rules_yaml(v, lab_rules, lab.server_ip(4), lab.server_ip(6)) for v in SEEDS}
-    lab.generate_seconds = time.monotonic() - t
-    lab.reload_rules = state / "reload-load-rules.yaml"
-    lab.reload_rules.write_text(lab.variants["a"])
-    text = Path(lab.env["LAB_DEFAULT_CONFIG"]).read_text()
-    text, n = re.subn(r"(?m)^rules:.*$", f"rules: {lab.reload_rules}", text)
-    assert n == 1, "no `rules:` line in the lab config"
+def fail_closed(text):
     text, n = re.subn(r"(?m)^(\s+fail_open:).*$", r"\1 false", text)
     assert n == 1, "no `fail_open:` line in the lab config"
-    config = state / "socfwd-reload-load.yaml"
-    config.write_text(text)
-    t = time.monotonic()
-    lab.socfwd("restart", config=str(config))
-    lab.start_seconds = time.monotonic() - t
+    return text
+
+
+@pytest.fixture(scope="module")
+def load_lab(request):
+    lab_rules = (LABD / "rules.yaml").read_text()
+    generated = {}
+
+    def variant_a(lab):
+        t = time.monotonic()
+        generated.update({v: rules_yaml(v, lab_rules, lab.server_ip(4), lab.server_ip(6)) for v in SEEDS})
+        generated["seconds"] = time.monotonic() - t
+        return generated["a"]
+
+    lab = lab_with_rules(request, "router", "rl", variant_a, name="reload-load-rules", edit_config=fail_closed)
+    lab.generate_seconds = generated.pop("seconds")
+    lab.variants = generated
+    lab.reload_rules = lab.rules_path
     return lab
 
 

@@ -7,28 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, HAVE_SOCFWD, NOT_ROOT_REASON, NO_SOCFWD_REASON, LABD, make_lab, poll
+from conftest import LABD, lab_with_rules, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
 
 @pytest.fixture(scope="module")
 def reload_lab(request):
-    if not IS_ROOT:
-        pytest.skip(NOT_ROOT_REASON)
-    if not HAVE_SOCFWD:
-        pytest.skip(NO_SOCFWD_REASON)
-    lab = make_lab(request, "router", "h")
-    state = Path(lab.env["LAB_STATE_DIR"])
-    rules = state / "reload-rules.yaml"
-    rules.write_text((LABD / "rules.yaml").read_text())
-    text = Path(lab.env["LAB_DEFAULT_CONFIG"]).read_text()
-    config_text, n = re.subn(r"(?m)^rules:.*$", f"rules: {rules}", text)
-    assert n == 1, "no `rules:` line in the lab config"
-    config = state / "socfwd-reload.yaml"
-    config.write_text(config_text)
-    lab.socfwd("restart", config=str(config))
-    lab.reload_rules = rules
+    lab = lab_with_rules(request, "router", "h", (LABD / "rules.yaml").read_text(), name="reload-rules")
+    lab.reload_rules = lab.rules_path
     return lab
 
 

@@ -121,8 +121,9 @@ public enum EveJSON {
             + String(repeating: "0", count: 6 - us.count) + us + "+0000"
     }
 
-    /// JSON string escaping (RFC 8259 §7).
-    public static func escape(_ s: String) -> String {
+    /// JSON string escaping (RFC 8259 §7); scalars for which `alsoEscape`
+    /// is true are written as `\uXXXX` too.
+    public static func escape(_ s: String, alsoEscape: (Unicode.Scalar) -> Bool = { _ in false }) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for ch in s.unicodeScalars {
@@ -132,7 +133,7 @@ public enum EveJSON {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where ch.value < 0x20:
+            case _ where ch.value < 0x20 || alsoEscape(ch):
                 let hex = String(ch.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(ch)

@@ -257,21 +257,14 @@ public final class RuleManager: Sendable {
     /// A YAML double-quoted scalar. Escaped: backslash, quote, and everything
     /// YAML does not allow as is or reads as a line break (C0/C1 controls, DEL,
     /// NEL, U+2028/2029, BOM, U+FFFE/FFFF).
+    /// (A JSON string is a YAML double-quoted scalar; these are the extra
+    /// characters YAML does not take as is.)
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "\u{00}"..."\u{1F}", "\u{7F}"..."\u{9F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}":
-                let hex = String(u.value, radix: 16, uppercase: true)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
+        "\"" + EveJSON.escape(text) {
+            switch $0 {
+            case "\u{7F}"..."\u{9F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\u{FFFF}": return true
+            default: return false
             }
-        }
-        return out + "\""
+        } + "\""
     }
 }
