@@ -8,12 +8,14 @@ import PackageDescription
 //   SocfwCore                — config, rules, pipeline, verdicts, EVE output.
 //   SocfwKernel              — the thin kernel-facing layer (NFQUEUE, nftables, AF_PACKET).
 //   socfwd, socfw-bench      — executables.
+//   socfwctl                 — the CLI: a client of socfwd's control socket only.
 let package = Package(
     name: "socfw",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "socfwd", targets: ["socfwd"]),
         .executable(name: "socfw-bench", targets: ["socfw-bench"]),
+        .executable(name: "socfwctl", targets: ["socfwctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +58,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "socfw-bench", dependencies: ["SocfwCore"]),
+        .executableTarget(
+            name: "socfwctl",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SocfwWireTests", dependencies: ["SocfwWire"]),
         .testTarget(name: "SocfwCaptureTests", dependencies: ["SocfwCapture"]),
         .testTarget(name: "SocfwRegexTests", dependencies: ["SocfwRegex"]),

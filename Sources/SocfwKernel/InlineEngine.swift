@@ -15,6 +15,7 @@ public final class InlineEngine: Sendable {
     public let ruleHits: RuleHitTotals
     /// Lists and edits the managed file of the rules directory.
     public let ruleManager: RuleManager
+    private let reloadObserver = Mutex<(@Sendable (Result<RuleReload, ConfigError>) -> Void)?>(nil)
     /// One reload at a time (SIGHUP and the control socket may race).
     private let reloading = Mutex<Void>(())
     public let events: EventQueue
@@ -139,7 +140,15 @@ public final class InlineEngine: Sendable {
         }
     }
 
+    /// Called after every reload or rules change, applied or refused (the
+    /// control socket's `reloads` topic).
+    public var onReload: (@Sendable (Result<RuleReload, ConfigError>) -> Void)? {
+        get { reloadObserver.withLock { $0 } }
+        set { reloadObserver.withLock { $0 = newValue } }
+    }
+
     private func logReload(_ result: Result<RuleReload, ConfigError>) {
+        defer { onReload?(result) }
             switch result {
             case let .success(r):
                 logger.info("rules reloaded", metadata: [
@@ -173,6 +182,9 @@ public final class InlineEngine: Sendable {
             .sorted(by: ConnectionSummary.largestFirst)
         return Array(merged.prefix(limit))
     }
+
+    /// How traffic reaches the queues, once started.
+    public var runningDiversion: Diversion? { state.withLock { $0.diversion } }
 
     public func workerStats() -> [WorkerStats.Values] { workers.withLock { $0.map { $0.stats.snapshot() } } }
 

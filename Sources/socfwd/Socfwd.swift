@@ -16,7 +16,8 @@ struct Socfwd: ParsableCommand {
             and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the rules). \
             SIGUSR1 logs the 50 largest tracked connections. \
             See Docs/configuration.md for the configuration file.
-            """
+            """,
+        version: SocfwVersion.string
     )
 
     @Option(name: .long, help: "Configuration file.")
@@ -124,6 +125,33 @@ struct Socfwd: ParsableCommand {
         }
         let q = configuration.queues
         logger.info("ready mode=\(configuration.mode.rawValue) queues=\(q.count) first_queue=\(q.first) diversion=\(diversion.rawValue) bypass=\(q.bypass) fail_open=\(q.failOpen) gso=\(q.gso) rules=\(ruleSet.rules.count) table=inet \(configuration.nftables.table)")
+        var control: ControlServer? = nil
+        if let path = configuration.control.socket {
+            let server = ControlServer(path: path, methods: engine.controlMethods(startedAt: Date(), version: SocfwVersion.string),
+                                       config: configuration.control, version: SocfwVersion.string, logger: logger,
+                                       stats: { .raw(engine.statsJSON()) })
+            do {
+                try server.start()
+                control = server
+                logger.info("control socket \(path) (read: root and group \(configuration.control.group); changes: root and group \(configuration.control.adminGroup))")
+            } catch {
+                // Inspection goes on without it: refusing to start would take the firewall down for a CLI.
+                logger.error("no control socket: \(error)")
+            }
+        }
+        let publisher = control
+        engine.onReload = { result in
+            guard let control = publisher else { return }
+            switch result {
+            case let .success(r):
+                control.publish(topic: "reloads", event: "reload", data: .object([
+                    ("ok", .bool(true)), ("loaded", .int(Int64(r.loadedRules))), ("enabled", .int(Int64(r.enabledRules))),
+                    ("generation", .int(Int64(r.generation)))]))
+            case let .failure(error):
+                control.publish(topic: "reloads", event: "reload", data: .object([
+                    ("ok", .bool(false)), ("error", .string(error.description))]))
+            }
+        }
         if diversion == .xtables {
             logger.info("this kernel has no native nft `queue` expression: diverting with the xtables NFQUEUE target in table inet \(configuration.nftables.table)")
         }
@@ -158,6 +186,7 @@ struct Socfwd: ParsableCommand {
             sources.append(source)
         }
         done.wait()
+        control?.stop()
         engine.stop()
         _ = sources
     }

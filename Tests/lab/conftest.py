@@ -285,19 +285,23 @@ def family(request):
 def lab_with_rules(request, mode, suffix, rules, name="rules", edit_config=None):
     """A lab whose socfwd runs a copy of the lab config with `rules:` pointing
     at a rules file in the lab's state dir. `rules`: the file's text, or a
-    function of the lab returning it. `edit_config`: text -> text, applied to
-    the copied config. The file's path is `lab.rules_path`."""
+    function of the lab returning it, or None to keep the lab's rules
+    directory. `edit_config`: text -> text, applied to the copied config.
+    The rules path is `lab.rules_path`."""
     if not IS_ROOT:
         pytest.skip(NOT_ROOT_REASON)
     if not HAVE_SOCFWD:
         pytest.skip(NO_SOCFWD_REASON)
     lab = make_lab(request, mode, suffix)
     state = Path(lab.env["LAB_STATE_DIR"])
-    lab.rules_path = state / f"{name}.yaml"
-    lab.rules_path.write_text(rules(lab) if callable(rules) else rules)
     text = Path(lab.env["LAB_DEFAULT_CONFIG"]).read_text()
-    text, n = re.subn(r"(?m)^rules:.*$", f"rules: {lab.rules_path}", text)
-    assert n == 1, "no `rules:` line in the lab config"
+    if rules is None:
+        lab.rules_path = Path(lab.env["LAB_RULES"])
+    else:
+        lab.rules_path = state / f"{name}.yaml"
+        lab.rules_path.write_text(rules(lab) if callable(rules) else rules)
+        text, n = re.subn(r"(?m)^rules:.*$", f"rules: {lab.rules_path}", text)
+        assert n == 1, "no `rules:` line in the lab config"
     if edit_config:
         text = edit_config(text)
     config = state / f"socfwd-{name}.yaml"

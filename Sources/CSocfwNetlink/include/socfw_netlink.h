@@ -113,6 +113,23 @@ socfw_ct *socfw_ct_events_open(int receive_timeout_ms, char *errbuf, size_t errl
 int socfw_ct_events_receive(socfw_ct *ct, struct socfw_ct_event *events, int max);
 void socfw_ct_events_close(socfw_ct *ct);
 
+// ---- control socket
+
+#define SOCFW_MAX_PEER_GROUPS 256
+
+/// Who is at the other end of a Unix socket (SO_PEERCRED, SO_PEERGROUPS).
+struct socfw_peer {
+    int32_t pid;
+    uint32_t uid, gid;
+    int ngroups;
+    uint32_t groups[SOCFW_MAX_PEER_GROUPS];
+};
+
+/// accept4 with SOCK_CLOEXEC | SOCK_NONBLOCK; the new fd or -errno.
+int socfw_control_accept(int listener);
+/// 0 or -errno.
+int socfw_control_peer(int fd, struct socfw_peer *out);
+
 #ifdef __cplusplus
 }
 #endif

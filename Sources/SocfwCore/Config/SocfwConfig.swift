@@ -82,6 +82,7 @@ public struct SocfwConfig: Equatable, Sendable {
     public var logLevel: LogLevel = .info
     /// The file this configuration was read from (for relative paths and messages).
     public var sourceFile: String = "<defaults>"
+    public var control = ControlConfig()
 
     public init() {}
 
@@ -101,6 +102,7 @@ public struct SocfwConfig: Equatable, Sendable {
         c.sourceFile = root.file
         let top = try root.mapping(allowed: [
             "mode", "queues", "marks", "nftables", "conntrack", "rules", "default_action", "malformed_action", "eve", "log_level",
+            "control",
         ])
         if let n = top["mode"] { c.mode = try n.oneOf(DeploymentMode.self, what: "mode") }
         if let n = top["queues"] {
@@ -160,6 +162,19 @@ public struct SocfwConfig: Equatable, Sendable {
         }
         if let n = top["eve"] { c.evePath = n.isNull ? nil : c.resolve(try n.string()) }
         if let n = top["log_level"] { c.logLevel = try n.oneOf(LogLevel.self, what: "log level") }
+        if let n = top["control"] {
+            let m = try n.mapping(allowed: ["socket", "group", "admin_group", "max_clients"])
+            if let v = m["socket"] { c.control.socket = v.isNull ? nil : c.resolve(try v.string()) }
+            for (key, path) in [("group", \ControlConfig.group), ("admin_group", \ControlConfig.adminGroup)] {
+                guard let v = m[key] else { continue }
+                let name = try v.string()
+                guard ControlConfig.isValidGroupName(name) else {
+                    throw v.error("'\(name)' is not a group name (letters, digits, '_', '-', at most 32)")
+                }
+                c.control[keyPath: path] = name
+            }
+            if let v = m["max_clients"] { c.control.maxClients = try v.integer(in: 1...1024) }
+        }
         return c
     }
 
@@ -168,6 +183,24 @@ public struct SocfwConfig: Equatable, Sendable {
         if path.hasPrefix("/") || sourceFile.hasPrefix("<") { return path }
         let dir = (sourceFile as NSString).deletingLastPathComponent
         return dir.isEmpty ? path : (dir as NSString).appendingPathComponent(path)
+    }
+}
+
+/// The control socket (Docs/control-protocol.md).
+public struct ControlConfig: Equatable, Sendable {
+    /// Unix socket path; nil: no control socket.
+    public var socket: String? = "/run/socfw/socfwd.sock"
+    /// Members may use the reading methods.
+    public var group = "socfw"
+    /// Members may also use the mutating methods.
+    public var adminGroup = "socfw-admin"
+    public var maxClients = 64
+
+    public init() {}
+
+    static func isValidGroupName(_ s: String) -> Bool {
+        !s.isEmpty && s.count <= 32 && !s.hasPrefix("-")
+            && s.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-") }
     }
 }
 

@@ -21,6 +21,23 @@ public struct RuleSpec: Equatable, Sendable, Codable {
         self.description = description
         self.conditions = conditions
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, id, action, priority, enabled, description, conditions
+    }
+
+    /// As in the YAML: `priority` (0), `enabled` (true), `id`, `description`
+    /// and `conditions` may be left out.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        id = try c.decodeIfPresent(Int.self, forKey: .id)
+        action = try c.decode(RuleAction.self, forKey: .action)
+        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        conditions = try c.decodeIfPresent([ConditionSpec].self, forKey: .conditions) ?? []
+    }
 }
 
 /// One condition as written: `{ field: dst_port, operator: in, value: [80, 443] }`.

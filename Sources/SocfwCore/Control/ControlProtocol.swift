@@ -1,0 +1,139 @@
+/// The control protocol's framing, requests, replies and errors
+/// (Docs/control-protocol.md). Pure: the socket server is in SocfwKernel.
+public enum ControlProtocol {
+    public static let version = 1
+    /// Longest request line, bytes (without the newline).
+    public static let maxLineBytes = 65536
+
+    /// A request line, or the error to answer it with (and the id, when
+    /// one could be read).
+    public static func parseRequest(_ line: String) -> Result<ControlRequest, ControlFailure> {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(line)
+        } catch {
+            return .failure(ControlFailure(id: .null, error: ControlError(.parse, "the line is not JSON: \(error.message)")))
+        }
+        guard case let .object(members) = value else {
+            return .failure(ControlFailure(id: .null, error: ControlError(.invalidRequest, "a request is a JSON object")))
+        }
+        let id = value["id"] ?? .null
+        switch id {
+        case .null, .int, .string: break
+        default:
+            return .failure(ControlFailure(id: .null, error: ControlError(.invalidRequest, "id must be a number or a string")))
+        }
+        for (key, _) in members where !["id", "method", "params"].contains(key) {
+            return .failure(ControlFailure(id: id, error: ControlError(.invalidRequest,
+                                                                      "unknown member '\(key)' (a request has id, method, params)")))
+        }
+        guard let method = value["method"]?.stringValue, !method.isEmpty else {
+            return .failure(ControlFailure(id: id, error: ControlError(.invalidRequest, "method must be a non-empty string")))
+        }
+        let params = value["params"] ?? .object([])
+        guard case .object = params else {
+            return .failure(ControlFailure(id: id, error: ControlError(.invalidParams, "params must be an object")))
+        }
+        return .success(ControlRequest(id: id, method: method, params: params))
+    }
+
+    public static func reply(id: JSONValue, result: JSONValue) -> String {
+        JSONValue.object([("id", id), ("result", result)]).serialized
+    }
+
+    public static func reply(id: JSONValue, error: ControlError) -> String {
+        JSONValue.object([("id", id), ("error", .object([("code", .int(Int64(error.code.rawValue))),
+                                                          ("message", .string(error.message))]))]).serialized
+    }
+
+    public static func event(_ name: String, data: JSONValue) -> String {
+        JSONValue.object([("event", .string(name)), ("data", data)]).serialized
+    }
+}
+
+public enum ControlErrorCode: Int, Sendable {
+    case parse = -32700
+    case invalidRequest = -32600
+    case unknownMethod = -32601
+    case invalidParams = -32602
+    case permissionDenied = -32001
+    case refused = -32002
+    case limit = -32003
+}
+
+public struct ControlError: Error, Equatable, Sendable {
+    public var code: ControlErrorCode
+    public var message: String
+
+    public init(_ code: ControlErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// A refused operation from a configuration or rules error.
+    public init(_ error: ConfigError) {
+        self.init(.refused, error.description)
+    }
+}
+
+public struct ControlFailure: Error {
+    public var id: JSONValue
+    public var error: ControlError
+}
+
+/// One request, with typed access to its parameters.
+public struct ControlRequest: Sendable {
+    public var id: JSONValue
+    public var method: String
+    public var params: JSONValue
+
+    public init(id: JSONValue, method: String, params: JSONValue = .object([])) {
+        self.id = id
+        self.method = method
+        self.params = params
+    }
+
+    public func string(_ name: String) throws(ControlError) -> String {
+        guard let v = params[name] else { throw ControlError(.invalidParams, "params.\(name) is required (a string)") }
+        guard let s = v.stringValue, !s.isEmpty else { throw ControlError(.invalidParams, "params.\(name): expected a non-empty string") }
+        return s
+    }
+
+    public func optionalString(_ name: String) throws(ControlError) -> String? {
+        guard let v = params[name], v != .null else { return nil }
+        guard let s = v.stringValue else { throw ControlError(.invalidParams, "params.\(name): expected a string") }
+        return s
+    }
+
+    public func optionalInt(_ name: String, in range: ClosedRange<Int64>) throws(ControlError) -> Int64? {
+        guard let v = params[name], v != .null else { return nil }
+        guard let i = v.intValue, range.contains(i) else {
+            throw ControlError(.invalidParams, "params.\(name): expected an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    /// Refuses parameters the method does not know (a typo is an error, not ignored).
+    public func allowOnly(_ names: [String]) throws(ControlError) {
+        guard case let .object(members) = params else { return }
+        for (key, _) in members where !names.contains(key) {
+            let known = names.isEmpty ? "none" : names.joined(separator: ", ")
+            throw ControlError(.invalidParams, "unknown parameter '\(key)' for \(method) (known: \(known))")
+        }
+    }
+}
+
+/// A method of the control socket.
+public struct ControlMethod: Sendable {
+    public var name: String
+    /// Changes socfwd's state: needs the admin group.
+    public var mutating: Bool
+    public var handler: @Sendable (ControlRequest) throws(ControlError) -> JSONValue
+
+    public init(_ name: String, mutating: Bool = false,
+                _ handler: @escaping @Sendable (ControlRequest) throws(ControlError) -> JSONValue) {
+        self.name = name
+        self.mutating = mutating
+        self.handler = handler
+    }
+}

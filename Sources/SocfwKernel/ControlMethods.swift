@@ -1,0 +1,244 @@
+import Foundation
+import SocfwCore
+import SocfwWire
+import Synchronization
+
+/// The control socket's methods over a running engine (Docs/control-protocol.md).
+extension InlineEngine {
+    /// The methods this socfwd serves.
+    public func controlMethods(startedAt: Date, version: String) -> [ControlMethod] {
+        let rate = RateTracker()
+        return [
+            ControlMethod("status") { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return status(startedAt: startedAt, version: version, rate: rate)
+            },
+            ControlMethod("stats") { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return .raw(statsJSON())
+            },
+            ControlMethod("config.check") { r throws(ControlError) in
+                try r.allowOnly(["path"])
+                let path = try r.string("path")
+                do throws(ConfigError) {
+                    let c = try SocfwConfig.load(file: path)
+                    let rules = try RulesLoader.load(path: c.rulesPath)
+                    return .object([("ok", .bool(true)), ("rules", .int(Int64(rules.count))),
+                                    ("enabled", .int(Int64(rules.filter(\.enabled).count))), ("rules_path", .string(c.rulesPath))])
+                } catch {
+                    throw ControlError(error)
+                }
+            },
+            ControlMethod("reload", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return try reloadReply(reloadRules())
+            },
+            ControlMethod("rules.list") { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return .object([("rules", .array(try managedRules().map { ruleJSON($0.rule, hits: $0.hits) }))])
+            },
+            ControlMethod("rules.get") { [self] r throws(ControlError) in
+                try r.allowOnly(["name"])
+                let name = try r.string("name")
+                guard let found = try managedRules().first(where: { $0.rule.spec.name == name }) else {
+                    throw ControlError(.refused, "no rule named '\(name)'")
+                }
+                return ruleJSON(found.rule, hits: found.hits)
+            },
+            ControlMethod("rules.add", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["rule"])
+                let spec = try ruleSpec(r)
+                return try reloadReply(changeRules { m throws(ConfigError) in try m.add(spec) })
+            },
+            ControlMethod("rules.update", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name", "rule"])
+                let name = try r.string("name")
+                let spec = try ruleSpec(r)
+                return try reloadReply(changeRules { m throws(ConfigError) in try m.update(name: name, to: spec) })
+            },
+            ControlMethod("rules.delete", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name"])
+                let name = try r.string("name")
+                return try reloadReply(changeRules { m throws(ConfigError) in try m.delete(name: name) })
+            },
+            ControlMethod("rules.enable", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name"])
+                let name = try r.string("name")
+                return try reloadReply(changeRules { m throws(ConfigError) in try m.setEnabled(name: name, true) })
+            },
+            ControlMethod("rules.disable", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name"])
+                let name = try r.string("name")
+                return try reloadReply(changeRules { m throws(ConfigError) in try m.setEnabled(name: name, false) })
+            },
+            ControlMethod("rules.check") { r throws(ControlError) in
+                try r.allowOnly(["text", "file"])
+                let text = try r.string("text")
+                let file = try r.optionalString("file") ?? "<rules.check>"
+                do throws(ConfigError) {
+                    let rules = try RulesLoader.parse(yaml: text, file: file)
+                    return .object([("ok", .bool(true)), ("rules", .int(Int64(rules.count))),
+                                    ("enabled", .int(Int64(rules.filter(\.enabled).count)))])
+                } catch {
+                    throw ControlError(error)
+                }
+            },
+            ControlMethod("conns.list") { [self] r throws(ControlError) in
+                try r.allowOnly(["address", "port", "state", "protocol", "limit"])
+                var filter = ConnectionFilter()
+                if let a = try r.optionalString("address") {
+                    guard let p = IPPrefix(a) ?? IPAddress(a).map({ IPPrefix(network: $0, length: $0.bitWidth) }) else {
+                        throw ControlError(.invalidParams, "params.address: '\(a)' is not an address or prefix")
+                    }
+                    filter.address = p
+                }
+                if let port = try r.optionalInt("port", in: 0...65535) { filter.port = UInt16(port) }
+                filter.state = try r.optionalString("state")
+                if let proto = try r.optionalString("protocol") {
+                    let names: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58]
+                    guard let n = names[proto.lowercased()] ?? UInt8(proto) else {
+                        throw ControlError(.invalidParams, "params.protocol: '\(proto)' is not tcp, udp, icmp, icmpv6 or a number")
+                    }
+                    filter.protocolNumber = n
+                }
+                let limit = Int(try r.optionalInt("limit", in: 1...10000) ?? 50)
+                let conns = connections(filter: filter, limit: limit)
+                return .object([("connections", .array(conns.map(connectionJSON)))])
+            },
+        ]
+    }
+
+    private func managedRules() throws(ControlError) -> [(rule: ManagedRule, hits: RuleHit)] {
+        let listed: [ManagedRule]
+        do {
+            listed = try ruleManager.list()
+        } catch {
+            // A single rules file (not a directory): list what runs.
+            return ruleStatistics().map {
+                (ManagedRule(spec: $0.rule.spec, file: $0.rule.file, origin: $0.rule.origin, managed: false), $0.hits)
+            }
+        }
+        let hits = Dictionary(ruleStatistics().map { ($0.rule.name, $0.hits) }, uniquingKeysWith: { a, _ in a })
+        return listed.map { ($0, hits[$0.spec.name] ?? RuleHit()) }
+    }
+
+    private func ruleSpec(_ r: ControlRequest) throws(ControlError) -> RuleSpec {
+        guard let rule = r.params["rule"], case let .object(members) = rule else {
+            throw ControlError(.invalidParams, "params.rule is required: an object with name, action, priority, enabled, conditions")
+        }
+        // A misspelt key is an error, not a silently missing value.
+        let ruleKeys = ["name", "id", "action", "priority", "enabled", "description", "conditions"]
+        for (key, _) in members where !ruleKeys.contains(key) {
+            throw ControlError(.invalidParams, "params.rule.\(key): unknown key (allowed: \(ruleKeys.joined(separator: ", ")))")
+        }
+        if case let .array(conditions)? = rule["conditions"] {
+            for (i, c) in conditions.enumerated() {
+                guard case let .object(fields) = c else {
+                    throw ControlError(.invalidParams, "params.rule.conditions[\(i)]: expected an object with field, operator, value")
+                }
+                for (key, _) in fields where !["field", "operator", "value"].contains(key) {
+                    throw ControlError(.invalidParams, "params.rule.conditions[\(i)].\(key): unknown key (allowed: field, operator, value)")
+                }
+            }
+        }
+        do {
+            return try JSONDecoder().decode(RuleSpec.self, from: Data(rule.serialized.utf8))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ControlError(.invalidParams, "params.rule.\(key.stringValue) is required")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            throw ControlError(.invalidParams, "params.rule\(path): \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            throw ControlError(.invalidParams, "params.rule\(path): a value is required")
+        } catch {
+            throw ControlError(.invalidParams, "params.rule: \(error)")
+        }
+    }
+
+    private func reloadReply(_ result: Result<RuleReload, ConfigError>) throws(ControlError) -> JSONValue {
+        switch result {
+        case let .success(r):
+            return .object([("loaded", .int(Int64(r.loadedRules))), ("enabled", .int(Int64(r.enabledRules))),
+                            ("parse_ms", .double(r.parseMilliseconds)), ("compile_ms", .double(r.compileMilliseconds)),
+                            ("generation", .int(Int64(r.generation)))])
+        case let .failure(error):
+            throw ControlError(error)
+        }
+    }
+
+    private func ruleJSON(_ m: ManagedRule, hits: RuleHit) -> JSONValue {
+        let s = m.spec
+        let conditions: [JSONValue] = s.conditions.map { c in
+            let value: JSONValue = switch c.value {
+            case let .one(v): .string(v)
+            case let .list(vs): .array(vs.map { .string($0) })
+            }
+            return .object([("field", .string(c.field)), ("operator", .string(c.operator)), ("value", value)])
+        }
+        return .object([
+            ("name", .string(s.name)), ("id", s.id.map { .int(Int64($0)) } ?? .null), ("action", .string(s.action.rawValue)),
+            ("priority", .int(Int64(s.priority))), ("enabled", .bool(s.enabled)),
+            ("description", s.description.map { .string($0) } ?? .null), ("conditions", .array(conditions)),
+            ("file", .string(m.file)), ("origin", .string(m.origin)), ("managed", .bool(m.managed)),
+            ("hits", .object([("packets", .int(Int64(clamping: hits.packets))), ("bytes", .int(Int64(clamping: hits.bytes))),
+                              ("last_hit_ns", .int(hits.lastHitNanoseconds))])),
+        ])
+    }
+
+    private func connectionJSON(_ c: ConnectionSummary) -> JSONValue {
+        .object([
+            ("flow_id", .int(Int64(c.flowID))), ("proto", .string(EveJSON.protoName(c.protocolNumber))),
+            ("src_ip", .string("\(c.source)")), ("src_port", .int(Int64(c.sourcePort))),
+            ("dest_ip", .string("\(c.destination)")), ("dest_port", .int(Int64(c.destinationPort))),
+            ("state", .string(c.state)), ("bypassed", .bool(c.bypassed)),
+            ("pkts_toserver", .int(Int64(c.packetsOriginal))), ("pkts_toclient", .int(Int64(c.packetsReply))),
+            ("bytes_toserver", .int(Int64(clamping: c.bytesOriginal))), ("bytes_toclient", .int(Int64(clamping: c.bytesReply))),
+            ("age_s", .int((c.lastSeenNanoseconds - c.firstSeenNanoseconds) / 1_000_000_000)),
+        ])
+    }
+
+    private func status(startedAt: Date, version: String, rate: RateTracker) -> JSONValue {
+        let stats = workerStats()
+        var packets: UInt64 = 0, accepted: UInt64 = 0, dropped: UInt64 = 0, rejected: UInt64 = 0, active: UInt64 = 0
+        for v in stats {
+            packets += v.packets; accepted += v.accepted; dropped += v.dropped; rejected += v.rejected; active += v.flowsActive
+        }
+        let (set, generation) = rules.load()
+        let pps = rate.rate(packets)
+        return .object([
+            ("version", .string(version)), ("pid", .int(Int64(getpid()))),
+            ("uptime_s", .int(Int64(Date().timeIntervalSince(startedAt)))),
+            ("inspecting", .bool(!stats.isEmpty)), ("mode", .string(config.mode.rawValue)),
+            ("diversion", runningDiversion.map { .string($0.rawValue) } ?? .null),
+            ("queues", .object([("first", .int(Int64(config.queues.first))), ("count", .int(Int64(config.queues.count))),
+                                ("fail_open", .bool(config.queues.failOpen)), ("bypass", .bool(config.queues.bypass))])),
+            ("rules", .object([("loaded", .int(Int64(set.loadedCount))), ("enabled", .int(Int64(set.rules.count))),
+                               ("path", .string(config.rulesPath)), ("generation", .int(Int64(generation))),
+                               ("default_action", .string(config.defaultAction.rawValue))])),
+            ("packets", .int(Int64(clamping: packets))),
+            ("verdicts", .object([("accept", .int(Int64(clamping: accepted))), ("drop", .int(Int64(clamping: dropped))),
+                                  ("reject", .int(Int64(clamping: rejected)))])),
+            ("pps", .double(pps)), ("flows_active", .int(Int64(clamping: active))),
+            ("events_lost", .int(Int64(clamping: events.lostCount))),
+        ])
+    }
+}
+
+/// Packets per second between two `status` calls (at least a second apart).
+final class RateTracker: Sendable {
+    private let last = Mutex<(packets: UInt64, at: Int64, rate: Double)>((0, 0, 0))
+
+    func rate(_ packets: UInt64) -> Double {
+        let now = monotonicNanoseconds()
+        return last.withLock { l in
+            if l.at == 0 {
+                l = (packets, now, 0)
+            } else if now - l.at >= 1_000_000_000 {
+                let r = Double(packets &- l.packets) / (Double(now - l.at) / 1e9)
+                l = (packets, now, (r * 10).rounded() / 10)
+            }
+            return l.rate
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+import SocfwCore
+
+@Suite struct ControlProtocolTests {
+    @Test func requestsParseWithTheirIdMethodAndParams() throws {
+        let r = try ControlProtocol.parseRequest(#"{"id":7,"method":"rules.get","params":{"name":"x"}}"#).get()
+        #expect(r.id == .int(7) && r.method == "rules.get")
+        #expect(try r.string("name") == "x")
+        let s = try ControlProtocol.parseRequest(#"{"id":"a","method":"status"}"#).get()
+        #expect(s.id == .string("a") && s.params == .object([]))
+    }
+
+    @Test(arguments: [
+        ("{not json", ControlErrorCode.parse), ("[1]", .invalidRequest), (#"{"id":1}"#, .invalidRequest),
+        (#"{"id":{},"method":"a"}"#, .invalidRequest), (#"{"id":1,"method":""}"#, .invalidRequest),
+        (#"{"id":1,"method":"a","params":3}"#, .invalidParams), (#"{"id":1,"method":"a","x":1}"#, .invalidRequest),
+        ("", .parse), ("\"\\ud800\"", .parse),
+    ])
+    func badRequestsGetTheirErrorCode(_ line: String, _ code: ControlErrorCode) {
+        switch ControlProtocol.parseRequest(line) {
+        case .success(let r): Issue.record("accepted \(line): \(r)")
+        case .failure(let f): #expect(f.error.code == code, "\(line): \(f.error)")
+        }
+    }
+
+    @Test func repliesAndEventsAreOneJSONLine() {
+        let ok = ControlProtocol.reply(id: .int(1), result: .object([("a", .array([.bool(true), .null, .double(1.5)]))]))
+        #expect(ok == #"{"id":1,"result":{"a":[true,null,1.5]}}"#)
+        let err = ControlProtocol.reply(id: .string("x"), error: ControlError(.refused, "line\n\"quoted\""))
+        #expect(err == #"{"id":"x","error":{"code":-32002,"message":"line\n\"quoted\""}}"#)
+        #expect(!err.contains("\n"))
+        #expect(ControlProtocol.event("stats", data: .raw(#"{"packets":1}"#)) == #"{"event":"stats","data":{"packets":1}}"#)
+    }
+
+    @Test func parametersAreCheckedByName() throws {
+        let r = try ControlProtocol.parseRequest(#"{"id":1,"method":"conns.list","params":{"port":70000,"limit":"5","zz":1}}"#).get()
+        #expect(throws: ControlError.self) { try r.allowOnly(["port", "limit"]) }
+        do {
+            _ = try r.optionalInt("port", in: 0...65535)
+            Issue.record("70000 accepted")
+        } catch {
+            #expect(error.code == .invalidParams && error.message.contains("params.port"))
+        }
+        #expect(throws: ControlError.self) { try r.optionalInt("limit", in: 1...10) }
+        #expect(try r.optionalString("absent") == nil)
+    }
+
+    @Test func jsonRoundTripsThroughTheParser() throws {
+        let text = #"{"a":[1,-2,3.25,"é\u0001\"",false,null],"b":{"c":"d"}}"#
+        let v = try JSONValue.parse(text)
+        #expect(try JSONValue.parse(v.serialized) == v)
+        #expect(v["a"] == .array([.int(1), .int(-2), .double(3.25), .string("é\u{1}\""), .bool(false), .null]))
+    }
+
+    @Test func mutatedRequestsNeverCrashTheParser() {
+        var rng = TestRNG(seed: 5)
+        let seed = Array(#"{"id":12,"method":"rules.add","params":{"rule":{"name":"a","conditions":[{"value":["1","2"]}]}}}"#.utf8)
+        for _ in 0..<5000 {
+            var b = seed
+            for _ in 0...rng.below(6) {
+                let i = rng.below(b.count)
+                switch rng.below(3) {
+                case 0: b[i] = UInt8(truncatingIfNeeded: rng.next())
+                case 1: b.remove(at: i)
+                default: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+                }
+                if b.isEmpty { break }
+            }
+            switch ControlProtocol.parseRequest(String(decoding: b, as: UTF8.self)) {
+            case .success(let r): #expect(!r.method.isEmpty)
+            case .failure(let f): #expect(!f.error.message.isEmpty)
+            }
+        }
+    }
+}

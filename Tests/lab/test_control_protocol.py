@@ -1,0 +1,295 @@
+"""The control socket against a live socfwd in the lab: the greeting, every
+method, every error code, malformed and over-long input, a client that
+never reads, many clients at once, and permissions by peer credentials.
+
+The lab's socfwd gets `control.group: users` and `control.admin_group:
+staff` (groups every Debian system has), so permission tests can run a
+client as `nobody` with or without those groups (setpriv)."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import lab_with_rules, poll
+
+pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
+
+PY = sys.executable
+
+
+def control_groups(text):
+    return text.rstrip() + "\n  group: users\n  admin_group: staff\n"
+
+
+@pytest.fixture(scope="module")
+def ctl_lab(request):
+    # The lab's rules directory: rule management writes its managed file there.
+    return lab_with_rules(request, "router", "cp", None, name="ctl", edit_config=control_groups)
+
+
+class Client:
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 0
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def call(self, method, params=None):
+        self.next_id += 1
+        req = {"id": self.next_id, "method": method}
+        if params is not None:
+            req["params"] = params
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        while True:
+            msg = self.line()
+            if msg.get("id") == self.next_id:
+                return msg
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def client(ctl_lab):
+    c = Client(ctl_lab.env["LAB_SOCKET"])
+    hello = c.line()
+    assert hello["event"] == "hello" and hello["data"]["protocol"] == 1, hello
+    yield c
+    c.close()
+
+
+def test_socket_is_group_readable_only(ctl_lab):
+    st = os.stat(ctl_lab.env["LAB_SOCKET"])
+    assert oct(st.st_mode & 0o777) == "0o660"
+    import grp
+    assert st.st_gid == grp.getgrnam("users").gr_gid
+
+
+def test_status_and_stats(ctl_lab, client):
+    assert ctl_lab.probe("tcp", 4, 80)["result"] == "ok"
+    r = client.call("status")["result"]
+    assert r["inspecting"] is True and r["mode"] == "router" and r["queues"]["count"] >= 1
+    assert r["rules"]["enabled"] >= 6 and r["packets"] > 0 and r["diversion"] in ("xtables-nfqueue", "nft-queue")
+    s = client.call("stats")["result"]
+    assert s["packets"] == sum(q["packets"] for q in s["queues"]) and s["accepted"] > 0
+
+
+def test_rules_are_listed_added_disabled_and_removed(ctl_lab, client):
+    rules = client.call("rules.list")["result"]["rules"]
+    names = [r["name"] for r in rules]
+    assert "drop-tcp-9001" in names
+    r = client.call("rules.get", {"name": "drop-tcp-9001"})["result"]
+    assert r["action"] == "DROP" and r["managed"] is False and r["conditions"][1] == \
+        {"field": "dst_port", "operator": "eq", "value": "9001"}
+    assert ctl_lab.probe("tcp", 4, 8080)["result"] == "ok"
+    rule = {"name": "ctl-drop-8080", "action": "DROP", "priority": 1, "enabled": True,
+            "conditions": [{"field": "dst_port", "operator": "eq", "value": "8080"}]}
+    added = client.call("rules.add", {"rule": rule})
+    assert "result" in added, added
+    assert ctl_lab.probe("tcp", 4, 8080)["result"] == "timeout"
+    got = client.call("rules.get", {"name": "ctl-drop-8080"})["result"]
+    assert got["managed"] is True and got["hits"]["packets"] >= 0
+    assert "result" in client.call("rules.disable", {"name": "ctl-drop-8080"})
+    assert ctl_lab.probe("tcp", 4, 8080)["result"] == "ok"
+    assert "result" in client.call("rules.enable", {"name": "ctl-drop-8080"})
+    assert ctl_lab.probe("tcp", 4, 8080)["result"] == "timeout"
+    assert "result" in client.call("rules.delete", {"name": "ctl-drop-8080"})
+    assert ctl_lab.probe("tcp", 4, 8080)["result"] == "ok"
+
+
+def test_refusals_carry_precise_messages(ctl_lab, client):
+    bad = {"name": "bad", "action": "DROP", "conditions": [{"field": "dst_prt", "operator": "eq", "value": "1"}]}
+    e = client.call("rules.add", {"rule": bad})["error"]
+    assert e["code"] == -32002 and "unknown field 'dst_prt'" in e["message"] and "90-managed.yaml" in e["message"], e
+    e = client.call("rules.disable", {"name": "drop-tcp-9001"})["error"]
+    assert e["code"] == -32002 and "edit it there" in e["message"], e
+    e = client.call("rules.delete", {"name": "no-such-rule"})["error"]
+    assert e["code"] == -32002 and "no rule named 'no-such-rule'" in e["message"], e
+    e = client.call("rules.add", {"rule": {"action": "DROP"}})["error"]
+    assert e["code"] == -32602 and "params.rule.name" in e["message"], e
+    e = client.call("rules.add", {"rule": {"name": "x", "action": "DROP", "priorty": 3}})["error"]
+    assert e["code"] == -32602 and "params.rule.priorty: unknown key" in e["message"], e
+    e = client.call("rules.check", {"text": "rules:\n  - name: a\n    action: DROPP\n", "file": "mine.yaml"})["error"]
+    assert e["code"] == -32002 and e["message"].startswith("mine.yaml:3:") and "unknown action 'DROPP'" in e["message"], e
+    ok = client.call("rules.check", {"text": "rules:\n  - { name: a, action: DROP }\n"})["result"]
+    assert ok == {"ok": True, "rules": 1, "enabled": 1}
+    e = client.call("status", {"verbose": True})["error"]
+    assert e["code"] == -32602 and "unknown parameter 'verbose'" in e["message"]
+    e = client.call("nosuch")["error"]
+    assert e["code"] == -32601 and "rules.list" in e["message"]
+    e = client.call("config.check", {"path": "/nonexistent/socfwd.yaml"})["error"]
+    assert e["code"] == -32002 and "/nonexistent/socfwd.yaml" in e["message"]
+    r = client.call("config.check", {"path": ctl_lab.env["LAB_DEFAULT_CONFIG"]})["result"]
+    assert r["ok"] is True
+
+
+def test_malformed_requests(client):
+    for raw, code in [(b"{not json\n", -32700), (b"[1,2]\n", -32600), (b'{"id":1}\n', -32600),
+                      (b'{"id":[1],"method":"status"}\n', -32600), (b'{"id":2,"method":"status","params":[]}\n', -32602),
+                      (b'{"id":3,"method":"status","extra":1}\n', -32600), (b"\xff\xfe\n", -32700)]:
+        client.send_raw(raw)
+        msg = client.line()
+        assert msg["error"]["code"] == code, (raw, msg)
+    # The connection still works afterwards.
+    assert "result" in client.call("status")
+
+
+def test_an_over_long_line_is_refused_and_the_connection_closed(ctl_lab, client):
+    client.send_raw(b'{"id":1,"method":"status","params":{"x":"' + b"a" * 70000)
+    msg = client.line()
+    assert msg["error"]["code"] == -32003, msg
+    with pytest.raises((EOFError, ConnectionResetError)):
+        client.line()
+    # Others are served.
+    other = Client(ctl_lab.env["LAB_SOCKET"])
+    other.line()
+    assert "result" in other.call("status")
+    other.close()
+
+
+def test_conns_list_filters(ctl_lab, client):
+    assert ctl_lab.curl(4, 80).returncode == 0
+    conns = client.call("conns.list", {"port": 80, "protocol": "tcp", "limit": 5})["result"]["connections"]
+    assert conns and all(c["dest_port"] == 80 or c["src_port"] == 80 for c in conns)
+    e = client.call("conns.list", {"address": "not-an-address"})["error"]
+    assert e["code"] == -32602
+
+
+def test_subscribers_get_stats_and_reload_events(ctl_lab, client):
+    r = client.call("subscribe", {"topics": ["stats", "reloads"]})["result"]
+    assert r["topics"] == ["reloads", "stats"]
+    events = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(e["event"] == "stats" for e in events):
+        events.append(client.line())
+    assert any(e["event"] == "stats" and "queues" in e["data"] for e in events), events
+    other = Client(ctl_lab.env["LAB_SOCKET"])
+    other.line()
+    assert "result" in other.call("reload")
+    other.close()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        e = client.line()
+        if e.get("event") == "reload":
+            assert e["data"]["ok"] is True
+            break
+    else:
+        pytest.fail("no reload event")
+    e = client.call("subscribe", {"topics": ["nope"]})["error"]
+    assert e["code"] == -32602
+
+
+def test_a_client_that_never_reads_is_dropped_and_others_are_served(ctl_lab):
+    hog = Client(ctl_lab.env["LAB_SOCKET"])
+    hog.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = json.dumps({"id": 1, "method": "rules.list"}).encode() + b"\n"
+    hog.sock.settimeout(0.5)
+    sent = 0
+    try:
+        for _ in range(20000):
+            hog.sock.sendall(req)
+            sent += 1
+    except (socket.timeout, BrokenPipeError, ConnectionResetError):
+        pass
+    start = time.monotonic()
+    ok = Client(ctl_lab.env["LAB_SOCKET"], timeout=5)
+    ok.line()
+    assert "result" in ok.call("status")
+    assert time.monotonic() - start < 3, "the server was held up by a client that does not read"
+    ok.close()
+
+    def hog_dropped():
+        try:
+            hog.sock.settimeout(0.2)
+            while True:
+                if not hog.sock.recv(1 << 20):
+                    return True
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, OSError):
+            return True
+    assert poll(hog_dropped, timeout=15, interval=0.2), f"client that sent {sent} requests and read nothing was not dropped"
+    log = open(ctl_lab.env["LAB_LOG"]).read()
+    assert "is not reading its replies: disconnected" in log
+    hog.close()
+
+
+def test_many_clients_at_once(ctl_lab):
+    clients = [Client(ctl_lab.env["LAB_SOCKET"]) for _ in range(40)]
+    for c in clients:
+        assert c.line()["event"] == "hello"
+    for c in clients:
+        c.send_raw(b'{"id":1,"method":"status"}\n')
+    for c in clients:
+        assert c.line()["id"] == 1
+    for c in clients:
+        c.close()
+
+
+def as_user(lab, groups, script):
+    """Runs python `script` as nobody with the given supplementary groups."""
+    args = ["setpriv", "--reuid", "nobody", "--regid", "nogroup"]
+    args += ["--groups", ",".join(groups)] if groups else ["--clear-groups"]
+    return subprocess.run(args + [PY, "-c", script, lab.env["LAB_SOCKET"]], capture_output=True, text=True, timeout=20)
+
+
+CLIENT_SCRIPT = r"""
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print(json.dumps({"connect_error": e.errno})); sys.exit(0)
+f = s.makefile("rwb")
+out = [json.loads(f.readline())]
+for m in ("status", "reload"):
+    try:
+        f.write(json.dumps({"id": m, "method": m}).encode() + b"\n"); f.flush()
+        line = f.readline()
+        out.append(json.loads(line) if line else None)
+    except OSError as e:
+        out.append({"io_error": str(e)})
+print(json.dumps(out))
+"""
+
+
+def test_permissions_follow_peer_credentials(ctl_lab):
+    # Let nobody reach the socket file (the lab's state dirs are root's).
+    socket_dir = os.path.dirname(ctl_lab.env["LAB_SOCKET"])
+    for d in (socket_dir, os.path.dirname(socket_dir)):
+        os.chmod(d, os.stat(d).st_mode | 0o011)
+    # Outside both groups: the socket file itself refuses (0660, group users).
+    r = as_user(ctl_lab, [], CLIENT_SCRIPT)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"connect_error": 13}, r.stdout
+    # In group users: reading yes, changing no.
+    r = as_user(ctl_lab, ["users"], CLIENT_SCRIPT)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out[0]["data"]["read"] is True and out[0]["data"]["write"] is False, out
+    assert "result" in out[1], out
+    assert out[2]["error"]["code"] == -32001 and "staff" in out[2]["error"]["message"], out
+    # In the admin group too: both.
+    r = as_user(ctl_lab, ["users", "staff"], CLIENT_SCRIPT)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out[0]["data"]["write"] is True and "result" in out[2], out
+    # Only staff (not users): the socket file's group refuses the connection.
+    r = as_user(ctl_lab, ["staff"], CLIENT_SCRIPT)
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"connect_error": 13}, r.stdout
