@@ -83,6 +83,30 @@ extension InlineEngine {
                     throw ControlError(error)
                 }
             },
+            ControlMethod("alerts.list") { [self] r throws(ControlError) in
+                try r.allowOnly(["limit", "open"])
+                let limit = Int(try r.optionalInt("limit", in: 1...10000) ?? 50)
+                var openOnly = false
+                if let v = r.params["open"], v != .null {
+                    guard let b = v.boolValue else { throw ControlError(.invalidParams, "params.open: expected true or false") }
+                    openOnly = b
+                }
+                return .object([("alerts", .array(alerts.list(limit: limit, openOnly: openOnly).map(Self.alertJSON))),
+                                ("kept", .int(Int64(alerts.count))), ("capacity", .int(Int64(alerts.capacity)))])
+            },
+            ControlMethod("alerts.ack", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["id"])
+                guard let id = try r.optionalInt("id", in: 1...Int64.max) else {
+                    throw ControlError(.invalidParams, "params.id is required (an alert id from alerts.list)")
+                }
+                switch alerts.acknowledge(id: UInt64(id), by: r.callerUID, at: wallClockNanoseconds()) {
+                case let .success(e): return Self.alertJSON(e)
+                case .failure(.unknown):
+                    throw ControlError(.refused, "no alert \(id) (it may be older than the \(alerts.capacity) kept)")
+                case let .failure(.alreadyAcknowledged(e)):
+                    throw ControlError(.refused, "alert \(id) was already acknowledged by uid \(e.acknowledgedBy ?? 0)")
+                }
+            },
             ControlMethod("conns.list") { [self] r throws(ControlError) in
                 try r.allowOnly(["address", "port", "state", "protocol", "limit"])
                 var filter = ConnectionFilter()
@@ -184,6 +208,12 @@ extension InlineEngine {
             ("hits", .object([("packets", .int(Int64(clamping: hits.packets))), ("bytes", .int(Int64(clamping: hits.bytes))),
                               ("last_hit_ns", .int(hits.lastHitNanoseconds))])),
         ])
+    }
+
+    public static func alertJSON(_ e: AlertLog.Entry) -> JSONValue {
+        .object([("id", .int(Int64(e.id))), ("timestamp_ns", .int(e.timestampNanoseconds)),
+                 ("acknowledged_by", e.acknowledgedBy.map { .int(Int64($0)) } ?? .null),
+                 ("acknowledged_at_ns", e.acknowledgedAtNanoseconds.map { .int($0) } ?? .null), ("eve", .raw(e.eve))])
     }
 
     private func connectionJSON(_ c: ConnectionSummary) -> JSONValue {

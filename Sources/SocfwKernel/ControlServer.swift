@@ -265,11 +265,12 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func answer(_ line: String, peer: Peer, client: Client) -> String {
-        let request: ControlRequest
+        var request: ControlRequest
         switch ControlProtocol.parseRequest(line) {
         case let .failure(f): return ControlProtocol.reply(id: f.id, error: f.error)
         case let .success(r): request = r
         }
+        request.callerUID = peer.uid
         if request.method == "subscribe" {
             return subscribe(request, client: client)
         }
@@ -293,7 +294,7 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
-    static let topics = ["stats", "reloads"]
+    static let topics = ["alerts", "reloads", "stats"]
 
     private func subscribe(_ request: ControlRequest, client: Client) -> String {
         do throws(ControlError) {

@@ -15,6 +15,9 @@ public final class InlineEngine: Sendable {
     public let ruleHits: RuleHitTotals
     /// Lists and edits the managed file of the rules directory.
     public let ruleManager: RuleManager
+    /// Recent alerts with their acknowledgement (control socket).
+    public let alerts = AlertLog()
+    private let alertObserver = Mutex<(@Sendable (AlertLog.Entry) -> Void)?>(nil)
     private let reloadObserver = Mutex<(@Sendable (Result<RuleReload, ConfigError>) -> Void)?>(nil)
     /// One reload at a time (SIGHUP and the control socket may race).
     private let reloading = Mutex<Void>(())
@@ -147,6 +150,12 @@ public final class InlineEngine: Sendable {
         set { reloadObserver.withLock { $0 = newValue } }
     }
 
+    /// Called on the output thread for every alert (the control socket's `alerts` topic).
+    public var onAlert: (@Sendable (AlertLog.Entry) -> Void)? {
+        get { alertObserver.withLock { $0 } }
+        set { alertObserver.withLock { $0 = newValue } }
+    }
+
     private func logReload(_ result: Result<RuleReload, ConfigError>) {
         defer { onReload?(result) }
             switch result {
@@ -269,8 +278,13 @@ public final class InlineEngine: Sendable {
             while true {
                 let stopping = self.outputStopping.load(ordering: .relaxed)
                 let batch = self.events.drain()
+                let alertObserver = self.onAlert
                 for e in batch {
                     eveWriter?.write(e)
+                    if e.kind == .alert {
+                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: EveJSON.line(for: e))
+                        alertObserver?(entry)
+                    }
                     if limiter.allow(Date()) {
                         logger.info("\(Self.describe(e))")
                     }

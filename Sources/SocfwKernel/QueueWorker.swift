@@ -121,7 +121,6 @@ public final class QueueWorker: Sendable {
         let bypassMark = config.marks.bypass
         let bridge = config.mode == .bridge
         let useBatch: Int32 = config.queues.batchVerdicts ? 1 : 0
-        var now = timespec()
 
         while !stopping.load(ordering: .relaxed) {
             let n = Int(socfw_nfq_receive(handle, &packets, Int32(batch), &netlinkErrors))
@@ -134,8 +133,7 @@ public final class QueueWorker: Sendable {
                 let old = pipeline.replaceRuleSet(ruleSet)
                 ruleHits.retire(worker: queueNumber, old, next: ruleSet)
             }
-            clock_gettime(CLOCK_REALTIME, &now)
-            let timestamp = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+            let timestamp = wallClockNanoseconds()
             if timestamp >= nextHitsPublish {
                 ruleHits.publish(worker: queueNumber, pipeline.ruleCounters)
                 nextHitsPublish = timestamp + 1_000_000_000

@@ -35,7 +35,7 @@ struct ConnsCommand: ParsableCommand {
         if let address { params["address"] = .string(address) }
         if let port { params["port"] = .int(Int64(port)) }
         if let state { params["state"] = .string(state) }
-        if let p = `protocol` { params["protocol"] = Int64(p).map(JSONValue.int) ?? .string(p.lowercased()) }
+        if let p = `protocol` { params["protocol"] = .string(p.lowercased()) }
         if let top { params["limit"] = .int(Int64(top)) }
         options.show(try options.request("conns.list", params), text: Self.table)
     }
@@ -43,34 +43,32 @@ struct ConnsCommand: ParsableCommand {
     static func table(_ result: JSONValue) -> String {
         let connections = result["connections"]?.array ?? []
         guard !connections.isEmpty else { return "no connections" }
-        var table = TextTable([.left("PROTO"), .left("SOURCE"), .left("DESTINATION"), .left("STATE"), .right("PACKETS"), .right("BYTES")])
+        var table = TextTable([
+            .left("PROTO"), .left("SOURCE"), .left("DESTINATION"), .left("STATE"), .right("PACKETS"), .right("BYTES"), .right("AGE"),
+        ])
         for c in connections {
-            let proto = protocolName(c.first("protocol", "proto", "protocol_number"))
+            let proto = protocolName(c.first("proto", "protocol"))
             var state = c["state"]?.displayText ?? "-"
             if c["bypassed"]?.bool == true { state += " bypassed" }
             table.append([
                 proto,
-                endpoint(c.first("src_ip", "source", "src_addr", "src"), c.first("src_port", "source_port", "sport")),
-                endpoint(c.first("dst_ip", "dest_ip", "destination", "dst_addr", "dst"), c.first("dst_port", "dest_port", "destination_port", "dport")),
+                endpoint(c.first("src_ip", "source"), c.first("src_port", "source_port")),
+                endpoint(c.first("dest_ip", "dst_ip", "destination"), c.first("dest_port", "dst_port", "destination_port")),
                 state,
-                Format.count(c.first("packets_original", "pkts_toserver") ?? c["packets", "original"])
-                    + "/" + Format.count(c.first("packets_reply", "pkts_toclient") ?? c["packets", "reply"]),
-                Format.bytes(c.first("bytes_original", "bytes_toserver") ?? c["bytes", "original"])
-                    + " / " + Format.bytes(c.first("bytes_reply", "bytes_toclient") ?? c["bytes", "reply"]),
+                Format.count(c.first("pkts_toserver", "packets_original") ?? c["packets", "original"])
+                    + "/" + Format.count(c.first("pkts_toclient", "packets_reply") ?? c["packets", "reply"]),
+                Format.bytes(c.first("bytes_toserver", "bytes_original") ?? c["bytes", "original"])
+                    + " / " + Format.bytes(c.first("bytes_toclient", "bytes_reply") ?? c["bytes", "reply"]),
+                Format.duration(seconds: c["age_s"]),
             ])
         }
         return table.rendered + "\n\n\(Format.count(connections.count, "connection")), largest first"
     }
 
+    /// The server's name (`TCP`, `IPv6-ICMP`); a bare number for the common protocols named here.
     static func protocolName(_ value: JSONValue?) -> String {
-        switch value?.int {
-        case 1?: return "ICMP"
-        case 6?: return "TCP"
-        case 17?: return "UDP"
-        case 58?: return "ICMPv6"
-        case let n?: return String(n)
-        case nil: return value?.string?.uppercased().replacingOccurrences(of: "ICMPV6", with: "ICMPv6") ?? "-"
-        }
+        let names: [Int64: String] = [1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP"]
+        return value?.int.map { names[$0] ?? String($0) } ?? value?.displayText ?? "-"
     }
 
     /// `198.18.1.2:41000`, `[fd53::2]:80`; an address alone when there is no port.
@@ -82,7 +80,8 @@ struct ConnsCommand: ParsableCommand {
 }
 
 extension JSONValue {
-    /// The first of `keys` present: field names the protocol document leaves open.
+    /// The first of `keys` present: the protocol document does not name a connection's fields; socfwd
+    /// uses EVE's (`src_ip`, `dest_port`, `pkts_toserver`), and the ConnectionSummary names are accepted too.
     func first(_ keys: String...) -> JSONValue? {
         keys.lazy.compactMap { self[$0] }.first
     }

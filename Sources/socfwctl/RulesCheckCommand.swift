@@ -17,14 +17,9 @@ struct RulesCheckCommand: ParsableCommand {
 
     func run() throws {
         let text = try options.reportingFailure { try Self.read(file) }
-        let result = try options.reportingFailure {
-            do {
-                return try options.connect().call("rules.check", params: ["text": .string(text)])
-            } catch let ControlError.server(code, message) {
-                throw ControlError.server(code: code, message: Self.locating(message, in: file))
-            }
-        }
-        options.show(result) { "\(file): ok, \(Self.ruleCount($0["rules"]))" }
+        // `file` names the text in socfwd's messages: file:line:column: field ...
+        let result = try options.request("rules.check", ["text": .string(text), "file": .string(file)])
+        options.show(result) { "\(file): ok, \(Self.ruleCount($0["rules"])), \(Format.count($0["enabled"])) enabled" }
     }
 
     static func read(_ path: String) throws -> String {
@@ -36,17 +31,6 @@ struct RulesCheckCommand: ParsableCommand {
             throw ControlError.unreadableFile(path: path, reason: "not UTF-8 text")
         }
         return text
-    }
-
-    /// socfwd checks text, not a file, so its `NAME:LINE:COLUMN: ...` messages
-    /// get this file's name; other messages are prefixed with it.
-    static func locating(_ message: String, in file: String) -> String {
-        let parts = message.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
-        let isNumber = { (s: Substring) in !s.isEmpty && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber) }
-        if parts.count == 4, !parts[0].contains("\n"), !parts[0].contains(" "), isNumber(parts[1]), isNumber(parts[2]) {
-            return "\(file):\(parts[1]):\(parts[2]):\(parts[3])"
-        }
-        return "\(file): \(message)"
     }
 
     /// `12 rules`: `rules` is a count; a list of rules counts too.

@@ -21,7 +21,7 @@ struct RulesShowCommand: ParsableCommand {
         let rule = result["name"] == nil ? result["rule"] ?? result : result
         var fields = FieldList()
         fields.add("name", rule["name"]?.displayText ?? "-")
-        if let id = rule["id"] { fields.add("id", id.displayText) }
+        if let id = rule["id"]?.int { fields.add("id", String(id)) }
         fields.add("action", rule["action"]?.displayText ?? "-")
         fields.add("priority", rule["priority"]?.displayText ?? "0")
         fields.add("enabled", Format.yesNo(rule["enabled"]))

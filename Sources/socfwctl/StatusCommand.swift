@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
     static func summary(_ s: JSONValue) -> String {
         var fields = FieldList()
         let diversion = s["diversion"]?.string ?? ""
-        // `inspecting` is not in the protocol's status result; a diversion in place means traffic reaches the queues.
+        // Without `inspecting` (not in the protocol document's list), a diversion in place means traffic reaches the queues.
         let inspecting = s["inspecting"]?.bool ?? !diversion.isEmpty
         fields.add("socfwd", "\(s["version"]?.displayText ?? "-") (pid \(s["pid"]?.displayText ?? "-")), up \(Format.duration(seconds: s["uptime_s"]))")
         fields.add("inspecting", (inspecting ? "yes" : "no") + ", \(s["mode"]?.displayText ?? "-") mode, diversion \(diversion.isEmpty ? "none" : diversion)")
@@ -24,8 +24,11 @@ struct StatusCommand: ParsableCommand {
         let first = s["queues", "first"]?.int
         let queues = count.map { n in first.map { n == 1 ? "1 (queue \($0))" : "\(n) (\($0)-\($0 + n - 1))" } ?? "\(n)" } ?? "-"
         let workers = s["queues", "workers"] ?? s["workers"] ?? s["queues", "count"]
-        fields.add("queues", "\(queues), \(Format.count(workers)) workers, fail-open \(Format.yesNo(s["queues", "fail_open"]))")
+        var queueDetails = "\(queues), \(Format.count(workers)) workers, fail-open \(Format.yesNo(s["queues", "fail_open"]))"
+        if let bypass = s["queues", "bypass"] { queueDetails += ", flow bypass \(Format.yesNo(bypass))" }
+        fields.add("queues", queueDetails)
         var rules = "\(Format.count(s["rules", "loaded"])) loaded, \(Format.count(s["rules", "enabled"])) enabled"
+        if let defaultAction = s["rules", "default_action"]?.string { rules += ", default \(defaultAction)" }
         var ruleDetails: [String] = []
         if let generation = s["rules", "generation"] { ruleDetails.append("generation \(generation.displayText)") }
         if let path = s["rules", "path"]?.string { ruleDetails.append(path) }

@@ -140,6 +140,9 @@ struct Socfwd: ParsableCommand {
             }
         }
         let publisher = control
+        engine.onAlert = { entry in
+            publisher?.publish(topic: "alerts", event: "alert", data: InlineEngine.alertJSON(entry))
+        }
         engine.onReload = { result in
             guard let control = publisher else { return }
             switch result {

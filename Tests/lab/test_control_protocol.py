@@ -197,6 +197,28 @@ def test_subscribers_get_stats_and_reload_events(ctl_lab, client):
     assert e["code"] == -32602
 
 
+def test_alerts_are_listed_pushed_and_acknowledged(ctl_lab, client):
+    assert "result" in client.call("subscribe", {"topics": ["alerts"]})
+    assert ctl_lab.probe("tcp", 4, 23)["result"] == "ok"  # the lab's alert-telnet rule
+    pushed = None
+    deadline = time.monotonic() + 5
+    while pushed is None and time.monotonic() < deadline:
+        e = client.line()
+        if e.get("event") == "alert":
+            pushed = e["data"]
+    assert pushed and pushed["eve"]["alert"]["signature"] == "alert-telnet" and pushed["eve"]["dest_port"] == 23, pushed
+    listed = client.call("alerts.list", {"limit": 5, "open": True})["result"]
+    assert any(a["id"] == pushed["id"] for a in listed["alerts"]), listed
+    acked = client.call("alerts.ack", {"id": pushed["id"]})["result"]
+    assert acked["acknowledged_by"] == 0 and acked["acknowledged_at_ns"] > 0
+    e = client.call("alerts.ack", {"id": pushed["id"]})["error"]
+    assert e["code"] == -32002 and "already acknowledged by uid 0" in e["message"], e
+    e = client.call("alerts.ack", {"id": 10 ** 12})["error"]
+    assert e["code"] == -32002 and "no alert" in e["message"], e
+    still_open = client.call("alerts.list", {"open": True})["result"]["alerts"]
+    assert all(a["id"] != pushed["id"] for a in still_open)
+
+
 def test_a_client_that_never_reads_is_dropped_and_others_are_served(ctl_lab):
     hog = Client(ctl_lab.env["LAB_SOCKET"])
     hog.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -28,19 +28,9 @@ pytestmark = pytest.mark.skipif(
 LAB_RULES = {"log-http", "alert-telnet", "drop-tcp-9001", "reject-tcp-9002", "drop-udp-9003", "reject-udp-9004"}
 
 
-def ctl(*args, socket=None, timeout=30, cwd=None, env=None, prefix=()):
+def ctl(*args, socket=None, timeout=30, env=None):
     """Runs socfwctl with `args` (and --socket when given); returns the CompletedProcess."""
-    argv = [*prefix, SOCFWCTL_BIN, *map(str, args)] + (["--socket", socket] if socket else [])
-    return run(argv, timeout=timeout, env=env) if cwd is None else _run_in(argv, timeout, cwd, env)
-
-
-def _run_in(argv, timeout, cwd, env):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return run(argv, timeout=timeout, env=env)
-    finally:
-        os.chdir(old)
+    return run([SOCFWCTL_BIN, *args] + (["--socket", socket] if socket else []), timeout=timeout, env=env)
 
 
 def ok(p):
@@ -99,7 +89,7 @@ def ctl_lab(request):
         pytest.skip(NOT_ROOT_REASON)
     if not HAVE_SOCFWD:
         pytest.skip(NO_SOCFWD_REASON)
-    lab = make_lab(request, "router", "k")
+    lab = make_lab(request, "router", "sc")
     lab.socket = lab.env["LAB_SOCKET"]
     assert poll(lambda: os.path.exists(lab.socket), timeout=10), f"no control socket at {lab.socket}"
     return lab
@@ -128,8 +118,11 @@ class TestAgainstSocfwd:
         assert isinstance(before["queues"], list) and before["queues"], before
         for _ in range(3):
             assert lab.probe("tcp", 4, 80, http=True, timeout=3)["result"] == "ok"
-        after = poll(lambda: (s := as_json(ctl("stats", "--json", socket=lab.socket)))["packets"] > before["packets"] and s,
-                     timeout=5, interval=0.5)
+
+        def grown():
+            s = as_json(ctl("stats", "--json", socket=lab.socket))
+            return s if s["packets"] > before["packets"] else None
+        after = poll(grown, timeout=5, interval=0.5)
         assert after, f"packets did not grow from {before['packets']}"
 
         out = check_text_output(ctl("stats", socket=lab.socket))
@@ -139,7 +132,7 @@ class TestAgainstSocfwd:
 
     def test_stats_watch_repeats(self, ctl_lab):
         lab = ctl_lab
-        p = run(["timeout", "-s", "INT", "3.5", SOCFWCTL_BIN, "stats", "--watch", "--socket", lab.socket], timeout=15)
+        p = run(["timeout", "-s", "INT", "4.5", SOCFWCTL_BIN, "stats", "--watch", "--socket", lab.socket], timeout=15)
         assert p.stdout.count("PACKETS") >= 2, p
         assert "PKTS/S" in p.stdout, p
 
@@ -218,7 +211,7 @@ class TestAgainstSocfwd:
         good = tmp_path / "good.yaml"
         good.write_text("rules:\n  - name: a\n    action: DROP\n    conditions:\n"
                         "      - { field: dst_port, operator: eq, value: 7 }\n")
-        assert ok(ctl("rules", "check", good, socket=lab.socket)).stdout.strip() == f"{good}: ok, 1 rule"
+        assert ok(ctl("rules", "check", good, socket=lab.socket)).stdout.strip() == f"{good}: ok, 1 rule, 1 enabled"
         r = as_json(ctl("rules", "check", good, "--json", socket=lab.socket))
         assert r["ok"] is True and r["rules"] == 1, r
 
@@ -247,7 +240,7 @@ class TestAgainstSocfwd:
         none = as_json(ctl("conns", "--port", "1", "--json", socket=lab.socket))["connections"]
         assert none == [], none
 
-    def test_config_check(self, ctl_lab, tmp_path):
+    def test_config_check(self, ctl_lab, tmp_path, monkeypatch):
         lab = ctl_lab
         config = Path(lab.env["LAB_CONFIG"])
         r = as_json(ctl("config", "check", config, "--json", socket=lab.socket))
@@ -255,7 +248,8 @@ class TestAgainstSocfwd:
 
         # A relative path is sent as an absolute one: socfwd does not share our working directory.
         (tmp_path / "copy.yaml").write_text(config.read_text())
-        p = ok(ctl("config", "check", "copy.yaml", socket=lab.socket, cwd=tmp_path))
+        monkeypatch.chdir(tmp_path)
+        p = ok(ctl("config", "check", "copy.yaml", socket=lab.socket))
         assert p.stdout.startswith(f"{tmp_path / 'copy.yaml'}: ok, {len(LAB_RULES)} rules"), p.stdout
 
         bad = tmp_path / "bad.yaml"

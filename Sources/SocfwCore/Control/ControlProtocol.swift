@@ -86,6 +86,8 @@ public struct ControlRequest: Sendable {
     public var id: JSONValue
     public var method: String
     public var params: JSONValue
+    /// The peer's uid (set by the server from SO_PEERCRED), for audit.
+    public var callerUID: UInt32 = 0
 
     public init(id: JSONValue, method: String, params: JSONValue = .object([])) {
         self.id = id

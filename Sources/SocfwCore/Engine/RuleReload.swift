@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Loads, validates and compiles a rules path off the packet path, then
 /// swaps it in as one immutable snapshot. Timed, for logs and the benchmark.
 public struct RuleReload: Sendable, Equatable {
@@ -40,11 +34,4 @@ public struct RuleReload: Sendable, Equatable {
     }
 
     static func roundedMilliseconds(_ ns: Int64) -> Double { (Double(ns) / 10_000).rounded() / 100 }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds.
-public func monotonicNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
