@@ -88,7 +88,9 @@ public final class ControlServer: @unchecked Sendable {
             throw StartError(description: "cannot listen on the control socket \(path): \(message)")
         }
         chmod(path, 0o660)
-        if let gid = readGroup.gid { chown(path, UInt32.max, gid) }
+        if let gid = readGroup.gid, chown(path, UInt32.max, gid) != 0 {
+            logger.warning("cannot give the control socket to group '\(readGroup.name)': \(String(cString: strerror(errno))) (run socfwd with that group, e.g. Group=\(readGroup.name) in its unit)")
+        }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             throw StartError(description: "control socket: pipe: \(String(cString: strerror(errno)))")

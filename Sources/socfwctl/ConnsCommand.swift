@@ -1,11 +1,12 @@
 import ArgumentParser
 
 /// `socfwctl conns`: the tracked connections, largest (bytes both ways) first.
+/// A connection's fields are EVE's: `proto`, `src_ip`, `dest_port`, `pkts_toserver`, `age_s`, ...
 struct ConnsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conns",
         abstract: "List tracked connections, largest first, optionally filtered.",
-        discussion: "Packets and bytes are shown as original/reply (from the initiator / towards it)."
+        discussion: "Packets and bytes are shown as to server / to client (from the initiator / towards it), as in EVE."
     )
 
     @OptionGroup var options: GlobalOptions
@@ -47,28 +48,19 @@ struct ConnsCommand: ParsableCommand {
             .left("PROTO"), .left("SOURCE"), .left("DESTINATION"), .left("STATE"), .right("PACKETS"), .right("BYTES"), .right("AGE"),
         ])
         for c in connections {
-            let proto = protocolName(c.first("proto", "protocol"))
             var state = c["state"]?.displayText ?? "-"
             if c["bypassed"]?.bool == true { state += " bypassed" }
             table.append([
-                proto,
-                endpoint(c.first("src_ip", "source"), c.first("src_port", "source_port")),
-                endpoint(c.first("dest_ip", "dst_ip", "destination"), c.first("dest_port", "dst_port", "destination_port")),
+                c["proto"]?.displayText ?? "-",
+                endpoint(c["src_ip"], c["src_port"]),
+                endpoint(c["dest_ip"], c["dest_port"]),
                 state,
-                Format.count(c.first("pkts_toserver", "packets_original") ?? c["packets", "original"])
-                    + "/" + Format.count(c.first("pkts_toclient", "packets_reply") ?? c["packets", "reply"]),
-                Format.bytes(c.first("bytes_toserver", "bytes_original") ?? c["bytes", "original"])
-                    + " / " + Format.bytes(c.first("bytes_toclient", "bytes_reply") ?? c["bytes", "reply"]),
+                "\(Format.count(c["pkts_toserver"]))/\(Format.count(c["pkts_toclient"]))",
+                "\(Format.bytes(c["bytes_toserver"])) / \(Format.bytes(c["bytes_toclient"]))",
                 Format.duration(seconds: c["age_s"]),
             ])
         }
         return table.rendered + "\n\n\(Format.count(connections.count, "connection")), largest first"
-    }
-
-    /// The server's name (`TCP`, `IPv6-ICMP`); a bare number for the common protocols named here.
-    static func protocolName(_ value: JSONValue?) -> String {
-        let names: [Int64: String] = [1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP"]
-        return value?.int.map { names[$0] ?? String($0) } ?? value?.displayText ?? "-"
     }
 
     /// `198.18.1.2:41000`, `[fd53::2]:80`; an address alone when there is no port.
@@ -76,13 +68,5 @@ struct ConnsCommand: ParsableCommand {
         let a = address?.displayText ?? "-"
         guard let port, port != .null else { return a }
         return a.contains(":") ? "[\(a)]:\(port.displayText)" : "\(a):\(port.displayText)"
-    }
-}
-
-extension JSONValue {
-    /// The first of `keys` present: the protocol document does not name a connection's fields; socfwd
-    /// uses EVE's (`src_ip`, `dest_port`, `pkts_toserver`), and the ConnectionSummary names are accepted too.
-    func first(_ keys: String...) -> JSONValue? {
-        keys.lazy.compactMap { self[$0] }.first
     }
 }

@@ -9,8 +9,6 @@ final class ControlClient {
     /// The protocol version this client speaks (`hello.data.protocol`).
     static let protocolVersion: Int64 = 1
 
-    /// The greeting's `data`: `server`, `version`, `pid`, `read`, `write`.
-    private(set) var hello: JSONValue = .null
     private let fd: Int32
     private let timeoutSeconds: Double
     /// Received bytes not yet returned as lines.
@@ -72,14 +70,14 @@ final class ControlClient {
     }
 
     /// Hands every event (`event`, `data`) to `handle` until the server closes
-    /// the connection (an error) or `handle` returns false. No timeout: a
-    /// subscriber waits as long as the operator watches.
-    func readEvents(_ handle: (String, JSONValue) throws -> Bool) throws {
+    /// the connection (an error). No timeout: a subscriber waits as long as
+    /// the operator watches.
+    func readEvents(_ handle: (String, JSONValue) throws -> Void) throws -> Never {
         while true {
             guard let message = try readMessage(deadline: nil, waitingFor: "events") else { continue }
             if let error = message["error"] { throw Self.serverError(error) }
             guard let name = message["event"]?.string else { continue }
-            if try !handle(name, message["data"] ?? .null) { return }
+            try handle(name, message["data"] ?? .null)
         }
     }
 
@@ -99,7 +97,6 @@ final class ControlClient {
             let named = data["protocol"].map { "protocol \($0.compactText)" } ?? "no protocol version"
             throw ControlError.incompatibleProtocol(server: named)
         }
-        hello = data
     }
 
     /// The next line as JSON; nil when `deadline` passed first.

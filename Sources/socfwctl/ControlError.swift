@@ -48,7 +48,7 @@ enum ControlError: Error {
                     + "  check: systemctl status socfwd"
             case EACCES, EPERM:
                 return "permission denied on the socket \(path)\n"
-                    + "  add the user to group socfw: usermod -aG socfw \(Self.userName), then log in again"
+                    + "  add the user to group socfw (control.group): usermod -aG socfw \(Self.userName), then log in again"
             default:
                 return "cannot connect to \(path): \(String(cString: strerror(code)))"
             }

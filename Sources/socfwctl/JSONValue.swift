@@ -108,11 +108,6 @@ enum JSONValue: Codable, Equatable, Sendable {
         return nil
     }
 
-    var object: [String: JSONValue]? {
-        if case let .object(o) = self { return o }
-        return nil
-    }
-
     /// A scalar as a person reads it: strings bare, numbers as written, null as "-".
     var displayText: String {
         switch self {

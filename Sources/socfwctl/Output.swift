@@ -108,7 +108,7 @@ enum Format {
         return String(format: ms < 10 ? "%.1f ms" : "%.0f ms", ms)
     }
 
-    /// A rate with thousands separators: `12,345.6`.
+    /// Packets per second: whole numbers with separators (`12,346`), one decimal below 100 (`89.8`).
     static func rate(_ value: JSONValue?) -> String {
         guard let r = value?.double else { return "-" }
         if r >= 100 || r.rounded() == r { return count(Int64(r.rounded())) }

@@ -55,7 +55,7 @@ struct RulesAddCommand: ParsableCommand {
         try match.map { try Self.condition(from: $0) }
     }
 
-    /// `dst_port in 80,443` → `{"field":"dst_port","operator":"in","value":[80,443]}`. The server
+    /// `dst_port in 80,443` → `{"field":"dst_port","operator":"in","value":["80","443"]}`. The server
     /// validates fields, operators and values; only the shape is checked here.
     static func condition(from text: String) throws -> JSONValue {
         let words = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
@@ -68,19 +68,14 @@ struct RulesAddCommand: ParsableCommand {
         if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {
             value = String(value.dropFirst().dropLast())
         }
-        // A payload is text whatever it looks like; numbers elsewhere go as JSON numbers, as YAML writes them.
-        func scalar(_ s: String) -> JSONValue {
-            let isNumber = field != "payload" && !s.isEmpty && s.count <= 18 && s.allSatisfy(\.isASCII) && s.allSatisfy(\.isNumber)
-                && (s == "0" || !s.hasPrefix("0"))
-            return isNumber ? Int64(s).map(JSONValue.int) ?? .string(s) : .string(s)
-        }
+        // Values go as strings, as socfwd echoes them: it reads "80" and 80 alike.
         let parsed: JSONValue
         if op == "in" || op == "cidr" {
             let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !items.isEmpty else { throw ValidationError("--match '\(text)': the list of values is empty") }
-            parsed = .array(items.map(scalar))
+            parsed = .array(items.map(JSONValue.string))
         } else {
-            parsed = scalar(value)
+            parsed = .string(value)
         }
         return .object(["field": .string(field), "operator": .string(op), "value": parsed])
     }

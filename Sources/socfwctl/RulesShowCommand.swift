@@ -16,9 +16,7 @@ struct RulesShowCommand: ParsableCommand {
         options.show(try options.request("rules.get", ["name": .string(name)]), text: Self.details)
     }
 
-    static func details(_ result: JSONValue) -> String {
-        // The protocol returns the rule itself; a server that wraps it as {"rule": ...} reads the same.
-        let rule = result["name"] == nil ? result["rule"] ?? result : result
+    static func details(_ rule: JSONValue) -> String {
         var fields = FieldList()
         fields.add("name", rule["name"]?.displayText ?? "-")
         if let id = rule["id"]?.int { fields.add("id", String(id)) }

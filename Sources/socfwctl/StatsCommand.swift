@@ -32,12 +32,11 @@ struct StatsCommand: ParsableCommand {
             _ = try client.call("subscribe", params: ["topics": .array([.string("stats")])])
             var previous: Sample?
             try client.readEvents { event, data in
-                guard event == "stats" else { return true }
                 let now = ContinuousClock.now
-                if let previous, now - previous.time < .seconds(interval) - .milliseconds(100) { return true }
+                guard event == "stats" else { return }
+                if let previous, now - previous.time < .seconds(interval) - .milliseconds(100) { return }
                 show(data, previous: previous.map { (stats: $0.stats, elapsed: now - $0.time) })
                 previous = Sample(time: now, stats: data)
-                return true
             }
         }
     }
@@ -61,7 +60,7 @@ struct StatsCommand: ParsableCommand {
         var stats: JSONValue
     }
 
-    /// Per-queue counters (the `stats=` log object's `queues`), with totals.
+    /// Per-queue counters (the `stats=` log object's `queues`); the totals are at its top level.
     static let columns: [(title: String, key: String)] = [
         ("PACKETS", "packets"), ("ACCEPTED", "accepted"), ("DROPPED", "dropped"), ("REJECTED", "rejected"),
         ("MALFORMED", "malformed"), ("BATCHES", "batches"), ("NL ERRORS", "netlink_errors"),
@@ -71,7 +70,6 @@ struct StatsCommand: ParsableCommand {
     /// The table and flow counters; with the `previous` stats and the time since them, packet rates too.
     static func report(_ stats: JSONValue, previous: (stats: JSONValue, elapsed: Duration)? = nil) -> String {
         let queues = stats["queues"]?.array ?? []
-        let total = stats["total"] ?? stats
         let previousQueues = previous?.stats["queues"]?.array ?? []
         func rate(_ now: JSONValue?, _ before: JSONValue?) -> String {
             guard let now = now?.int, let before = before?.int, let elapsed = previous?.elapsed, elapsed > .milliseconds(500) else {
@@ -90,20 +88,20 @@ struct StatsCommand: ParsableCommand {
             table.append(row)
         }
         var totalRow = ["total"] + columns.map { column in
-            if let value = total[column.key] { return Format.count(value) }
+            if let value = stats[column.key] { return Format.count(value) }
             let values = queues.compactMap { $0[column.key]?.int }
             return values.count == queues.count && !queues.isEmpty ? Format.count(values.reduce(0, +)) : "-"
         }
         if let previous {
-            totalRow.append(rate(total["packets"], (previous.stats["total"] ?? previous.stats)["packets"]))
+            totalRow.append(rate(stats["packets"], previous.stats["packets"]))
         }
         table.append(totalRow)
 
         var fields = FieldList()
-        fields.add("bytes", Format.bytes(total["bytes"]))
-        fields.add("events", "\(Format.count(total["events"])), lost \(Format.count(total["events_lost"] ?? stats["events_lost"]))")
-        fields.add("bypass verdicts", Format.count(total["bypass_verdicts"]))
-        let flows = total["flows"] ?? stats["flows"]
+        fields.add("bytes", Format.bytes(stats["bytes"]))
+        fields.add("events", "\(Format.count(stats["events"])), lost \(Format.count(stats["events_lost"]))")
+        fields.add("bypass verdicts", Format.count(stats["bypass_verdicts"]))
+        let flows = stats["flows"]
         let flowKeys = ["active", "new", "closed", "expired", "invalid", "early_dropped", "bypassed"]
         fields.add("flows", flowKeys.map { "\($0.replacingOccurrences(of: "_", with: " ")) \(Format.count(flows?[$0]))" }
             .joined(separator: ", "))

@@ -23,8 +23,7 @@ struct StatusCommand: ParsableCommand {
         let count = s["queues", "count"]?.int
         let first = s["queues", "first"]?.int
         let queues = count.map { n in first.map { n == 1 ? "1 (queue \($0))" : "\(n) (\($0)-\($0 + n - 1))" } ?? "\(n)" } ?? "-"
-        let workers = s["queues", "workers"] ?? s["workers"] ?? s["queues", "count"]
-        var queueDetails = "\(queues), \(Format.count(workers)) workers, fail-open \(Format.yesNo(s["queues", "fail_open"]))"
+        var queueDetails = "\(queues), a worker each, fail-open \(Format.yesNo(s["queues", "fail_open"]))"
         if let bypass = s["queues", "bypass"] { queueDetails += ", flow bypass \(Format.yesNo(bypass))" }
         fields.add("queues", queueDetails)
         var rules = "\(Format.count(s["rules", "loaded"])) loaded, \(Format.count(s["rules", "enabled"])) enabled"

@@ -9,13 +9,16 @@ import json
 import os
 import pwd
 import re
+import select
 import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_lab, poll, run
+from conftest import HAVE_SOCFWD, IS_ROOT, NO_SOCFWD_REASON, NOT_ROOT_REASON, REPO, make_lab, poll, run
 
 SOCFWCTL_BIN = os.environ.get("SOCFWCTL_BIN") or str(REPO / ".build" / "release" / "socfwctl")
 HAVE_SOCFWCTL = os.path.isfile(SOCFWCTL_BIN) and os.access(SOCFWCTL_BIN, os.X_OK)
@@ -84,7 +87,6 @@ def test_bash_completion_script_is_generated():
 def ctl_lab(request):
     """A router lab with its default rules directory (Scripts/lab.d/rules.yaml)
     and listeners; `lab.socket` is socfwd's control socket."""
-    from conftest import HAVE_SOCFWD, IS_ROOT, NO_SOCFWD_REASON, NOT_ROOT_REASON
     if not IS_ROOT:
         pytest.skip(NOT_ROOT_REASON)
     if not HAVE_SOCFWD:
@@ -285,3 +287,27 @@ class TestAgainstSocfwd:
             shutil.rmtree(bindir, ignore_errors=True)
         assert p.returncode in (3, 4), p
         assert p.stderr.startswith("socfwctl: ") and "permission denied" in p.stderr.lower(), p.stderr
+
+    def test_alerts_list_follow_and_ack(self, ctl_lab):
+        lab = ctl_lab
+        follower = subprocess.Popen([SOCFWCTL_BIN, "alerts", "tail", "-f", "-n", "0", "--json", "--socket", lab.socket],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)  # subscribed
+            assert lab.probe("tcp", 4, 23)["result"] == "ok"  # alert-telnet
+            ready, _, _ = select.select([follower.stdout], [], [], 5)
+            assert ready, "alerts tail -f printed nothing"
+            live = json.loads(follower.stdout.readline())
+            assert live["eve"]["alert"]["signature"] == "alert-telnet", live
+        finally:
+            follower.terminate()
+            follower.wait(timeout=5)
+        listed = as_json(ctl("alerts", "ls", "--open", "--json", socket=lab.socket))["alerts"]
+        assert any(a["id"] == live["id"] for a in listed)
+        out = check_text_output(ctl("alerts", "ls", socket=lab.socket))
+        assert "alert-telnet" in out and "open" in out.splitlines()[2], out
+        out = check_text_output(ctl("alerts", "ack", str(live["id"]), socket=lab.socket))
+        assert out.startswith(f"alert {live['id']} acknowledged (alert-telnet)"), out
+        p = ctl("alerts", "ack", str(live["id"]), socket=lab.socket)
+        assert p.returncode == 1 and "already acknowledged" in p.stderr, p
+        assert all(a["id"] != live["id"] for a in as_json(ctl("alerts", "ls", "--open", "--json", socket=lab.socket))["alerts"])
