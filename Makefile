@@ -29,13 +29,13 @@ unit-test:
 	$(SWIFT) test -c release
 
 lab-test:
-	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd python3 -m pytest -v -p no:cacheprovider Tests/lab
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 test: deps
 	@Scripts/install-deps --test
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
-	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd python3 -m pytest -v -p no:cacheprovider Tests/lab
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 bench: build
 	Scripts/bench pipeline
