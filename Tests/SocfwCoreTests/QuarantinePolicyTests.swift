@@ -58,3 +58,49 @@ import SocfwWire
         #expect(spread.count > 10, "expiry moments should spread over the jitter window")
     }
 }
+
+@Suite struct QuarantineConfigTests {
+    @Test func theSectionIsReadAndValidated() throws {
+        let c = try SocfwConfig.parse(yaml: """
+            quarantine:
+              database: state/socfw.db
+              action: reject
+              minimum_prefix_v4: 24
+              allowlist: [192.0.2.0/24, "2001:db8:ff::/48", 198.18.1.1]
+              escalation: [10m, 1h, permanent]
+              escalation_window: 1d
+              expiry_jitter: 10s
+            """, file: "/etc/socfw/socfwd.yaml")
+        #expect(c.quarantine.database == "/etc/socfw/state/socfw.db")
+        #expect(c.quarantine.action == .reject)
+        #expect(c.quarantine.policy.minimumPrefixV4 == 24)
+        #expect(c.quarantine.policy.allowlist.map(\.description) == ["192.0.2.0/24", "2001:db8:ff::/48", "198.18.1.1/32"])
+        #expect(c.quarantine.policy.escalation == [600, 3600, nil])
+        #expect(c.quarantine.policy.escalationWindowSeconds == 86400)
+        for (yaml, field) in [("quarantine:\n  allowlist: [10.0.0.1/8]\n", "quarantine.allowlist[0]"),
+                              ("quarantine:\n  duration: soon\n", "quarantine.duration"),
+                              ("quarantine:\n  action: burn\n", "quarantine.action"),
+                              ("quarantine:\n  escalation_window: permanent\n", "quarantine.escalation_window")] {
+            do {
+                _ = try SocfwConfig.parse(yaml: yaml, file: "c.yaml")
+                Issue.record("accepted \(yaml)")
+            } catch {
+                #expect(error.field == field, "\(error)")
+            }
+        }
+        #expect(throws: ConfigError.self) { try SocfwConfig.parse(yaml: "default_action: QUARANTINE\n", file: "c.yaml") }
+    }
+
+    @Test func aQuarantineRuleDropsAndSaysSoInItsEvent() throws {
+        let set = RuleSet(rules: try RulesLoader.parse(yaml: """
+            rules:
+              - { name: cut-off-scanner, action: QUARANTINE, conditions: [ { field: dst_port, operator: eq, value: 23 } ] }
+            """, file: "q.yaml"), defaultAction: .allow)
+        var p = Pipeline(ruleSet: set, malformedAction: .drop)
+        var events: [Event] = []
+        let bytes = ipv4Packet(src: [198, 18, 1, 2], dst: [198, 18, 2, 2], proto: 6, dport: 23)
+        let r = bytes.withUnsafeBytes { p.process($0, timestampNanoseconds: 1) { events.append($0) } }
+        #expect(r.verdict == .drop)
+        #expect(events.count == 1 && events[0].ruleAction == .quarantine && events[0].packet.source == IPAddress("198.18.1.2"))
+    }
+}

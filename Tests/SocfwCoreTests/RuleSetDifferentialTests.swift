@@ -70,7 +70,7 @@ import SocfwWire
         var rules: [Rule] = []
         for i in 0..<count {
             let conditions = (0..<rng.below(4)).map { _ in condition(&rng) }
-            rules.append(Rule(name: "r\(i)", action: RuleAction.allCases[rng.below(5)], priority: rng.below(5),
+            rules.append(Rule(name: "r\(i)", action: RuleAction.allCases[rng.below(6)], priority: rng.below(5),
                               enabled: rng.below(8) != 0, conditions: conditions))
         }
         return RuleSet(rules: rules, defaultAction: [RuleAction.allow, .drop, .reject][rng.below(3)])

@@ -79,7 +79,7 @@ extension ConntrackConfig {
         if let v = m["tcp_loose"] { c.tcpLoose = try v.bool() }
         if let v = m["invalid_action"] {
             c.invalidAction = try v.oneOf(RuleAction.self, what: "action")
-            guard c.invalidAction.isTerminal else { throw v.error("invalid_action must be ALLOW, DROP or REJECT") }
+            guard c.invalidAction.isPlainVerdict else { throw v.error("invalid_action must be ALLOW, DROP or REJECT") }
         }
         if let t = m["timeouts"] {
             let tm = try t.mapping(allowed: ConntrackTimeouts.keys.map(\.0))

@@ -83,6 +83,7 @@ public struct SocfwConfig: Equatable, Sendable {
     /// The file this configuration was read from (for relative paths and messages).
     public var sourceFile: String = "<defaults>"
     public var control = ControlConfig()
+    public var quarantine = QuarantineConfig()
 
     public init() {}
 
@@ -102,7 +103,7 @@ public struct SocfwConfig: Equatable, Sendable {
         c.sourceFile = root.file
         let top = try root.mapping(allowed: [
             "mode", "queues", "marks", "nftables", "conntrack", "rules", "default_action", "malformed_action", "eve", "log_level",
-            "control",
+            "control", "quarantine",
         ])
         if let n = top["mode"] { c.mode = try n.oneOf(DeploymentMode.self, what: "mode") }
         if let n = top["queues"] {
@@ -154,14 +155,15 @@ public struct SocfwConfig: Equatable, Sendable {
         if let n = top["rules"] { c.rulesPath = c.resolve(try n.string()) }
         if let n = top["default_action"] {
             c.defaultAction = try n.oneOf(RuleAction.self, what: "action")
-            guard c.defaultAction.isTerminal else { throw n.error("default_action must be ALLOW, DROP or REJECT") }
+            guard c.defaultAction.isPlainVerdict else { throw n.error("default_action must be ALLOW, DROP or REJECT") }
         }
         if let n = top["malformed_action"] {
             c.malformedAction = try n.oneOf(RuleAction.self, what: "action")
-            guard c.malformedAction.isTerminal else { throw n.error("malformed_action must be ALLOW, DROP or REJECT") }
+            guard c.malformedAction.isPlainVerdict else { throw n.error("malformed_action must be ALLOW, DROP or REJECT") }
         }
         if let n = top["eve"] { c.evePath = n.isNull ? nil : c.resolve(try n.string()) }
         if let n = top["log_level"] { c.logLevel = try n.oneOf(LogLevel.self, what: "log level") }
+        if let n = top["quarantine"] { c.quarantine = try QuarantineConfig.parse(n, resolve: c.resolve) }
         if let n = top["control"] {
             let m = try n.mapping(allowed: ["socket", "group", "admin_group", "max_clients"])
             if let v = m["socket"] { c.control.socket = v.isNull ? nil : c.resolve(try v.string()) }

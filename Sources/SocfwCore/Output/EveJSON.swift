@@ -45,6 +45,7 @@ public enum EveJSON {
             case .log: category = "Log rule"; severity = 3
             case .drop, .reject: category = "Filter rule"; severity = 3
             case .allow: category = "Filter rule"; severity = 3
+            case .quarantine: category = "Quarantine rule"; severity = 1
             }
             s += ",\"alert\":{\"action\":\"\(blocked ? "blocked" : "allowed")\",\"gid\":1,\"signature_id\":\(id)"
             s += ",\"rev\":1,\"signature\":\"\(escape(name))\",\"category\":\"\(category)\",\"severity\":\(severity)}"

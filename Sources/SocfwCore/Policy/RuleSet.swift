@@ -185,7 +185,7 @@ public final class RuleSet: @unchecked Sendable {
     }
 
     public init(rules allRules: [Rule], defaultAction: RuleAction) {
-        precondition(defaultAction.isTerminal, "default action must be terminal")
+        precondition(defaultAction.isPlainVerdict, "default action must be ALLOW, DROP or REJECT")
         let ordered = allRules.enumerated()
             .filter { $0.element.enabled }
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
