@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(name: "SocfwWire"),
@@ -58,6 +60,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "socfw-bench", dependencies: ["SocfwCore"]),
+        .executableTarget(name: "socfw-nftset", dependencies: ["SocfwKernel", "SocfwCore"]),
         .executableTarget(
             name: "socfwctl",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -66,5 +69,17 @@ let package = Package(
         .testTarget(name: "SocfwCaptureTests", dependencies: ["SocfwCapture"]),
         .testTarget(name: "SocfwRegexTests", dependencies: ["SocfwRegex"]),
         .testTarget(name: "SocfwCoreTests", dependencies: ["SocfwCore"]),
+        .target(
+            name: "SocfwStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // GRDB for the tests' second connection, which tampers with the file behind the store's back.
+        .testTarget(
+            name: "SocfwStoreTests",
+            dependencies: ["SocfwStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

@@ -64,7 +64,6 @@ import SocfwWire
         let c = try SocfwConfig.parse(yaml: """
             quarantine:
               database: state/socfw.db
-              action: reject
               minimum_prefix_v4: 24
               allowlist: [192.0.2.0/24, "2001:db8:ff::/48", 198.18.1.1]
               escalation: [10m, 1h, permanent]
@@ -72,14 +71,12 @@ import SocfwWire
               expiry_jitter: 10s
             """, file: "/etc/socfw/socfwd.yaml")
         #expect(c.quarantine.database == "/etc/socfw/state/socfw.db")
-        #expect(c.quarantine.action == .reject)
         #expect(c.quarantine.policy.minimumPrefixV4 == 24)
         #expect(c.quarantine.policy.allowlist.map(\.description) == ["192.0.2.0/24", "2001:db8:ff::/48", "198.18.1.1/32"])
         #expect(c.quarantine.policy.escalation == [600, 3600, nil])
         #expect(c.quarantine.policy.escalationWindowSeconds == 86400)
         for (yaml, field) in [("quarantine:\n  allowlist: [10.0.0.1/8]\n", "quarantine.allowlist[0]"),
                               ("quarantine:\n  duration: soon\n", "quarantine.duration"),
-                              ("quarantine:\n  action: burn\n", "quarantine.action"),
                               ("quarantine:\n  escalation_window: permanent\n", "quarantine.escalation_window")] {
             do {
                 _ = try SocfwConfig.parse(yaml: yaml, file: "c.yaml")

@@ -4,8 +4,6 @@ import SocfwWire
 public struct QuarantineConfig: Equatable, Sendable {
     /// The SQLite database (quarantine, alerts, audit log).
     public var database = "/var/lib/socfw/socfw.db"
-    /// What the kernel does with quarantined traffic.
-    public var action: QuarantineAction = .drop
     public var policy = QuarantinePolicy()
 
     public init() {}
@@ -13,11 +11,10 @@ public struct QuarantineConfig: Equatable, Sendable {
     static func parse(_ node: YAMLNode, resolve: (String) -> String) throws(ConfigError) -> QuarantineConfig {
         var c = QuarantineConfig()
         let m = try node.mapping(allowed: [
-            "database", "action", "minimum_prefix_v4", "minimum_prefix_v6", "allowlist", "duration", "escalation",
+            "database", "minimum_prefix_v4", "minimum_prefix_v6", "allowlist", "duration", "escalation",
             "escalation_window", "expiry_jitter",
         ])
         if let v = m["database"] { c.database = resolve(try v.string()) }
-        if let v = m["action"] { c.action = try v.oneOf(QuarantineAction.self, what: "quarantine action") }
         if let v = m["minimum_prefix_v4"] { c.policy.minimumPrefixV4 = try v.integer(in: 1...32) }
         if let v = m["minimum_prefix_v6"] { c.policy.minimumPrefixV6 = try v.integer(in: 1...128) }
         if let list = m["allowlist"], !list.isNull {
@@ -55,8 +52,4 @@ public struct QuarantineConfig: Equatable, Sendable {
         case let .failure(r): throw node.error(r.message)
         }
     }
-}
-
-public enum QuarantineAction: String, CaseIterable, Sendable {
-    case drop, reject
 }
