@@ -47,14 +47,14 @@ let package = Package(
         .target(
             name: "SocfwKernel",
             dependencies: [
-                "SocfwWire", "SocfwCore", "CSocfwNetlink", "CNftables",
+                "SocfwWire", "SocfwCore", "SocfwStore", "CSocfwNetlink", "CNftables",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "socfwd",
             dependencies: [
-                "SocfwCore", "SocfwKernel",
+                "SocfwCore", "SocfwKernel", "SocfwStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

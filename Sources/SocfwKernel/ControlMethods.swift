@@ -1,5 +1,6 @@
 import Foundation
 import SocfwCore
+import SocfwStore
 import SocfwWire
 import Synchronization
 
@@ -107,6 +108,43 @@ extension InlineEngine {
                     throw ControlError(.refused, "alert \(id) was already acknowledged by uid \(e.acknowledgedBy ?? 0)")
                 }
             },
+            ControlMethod("quarantine.add", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["target", "duration", "reason", "description"])
+                let manager = try quarantineManager()
+                let target = try r.string("target")
+                let reason = try r.optionalString("reason") ?? "operator"
+                var duration: Int64?? = nil
+                if let text = try r.optionalString("duration") {
+                    switch QuarantinePolicy.parseDuration(text) {
+                    case let .success(d): duration = .some(d)
+                    case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
+                    }
+                }
+                switch manager.quarantine(target, duration: duration, reason: reason, source: .operator,
+                                          description: try r.optionalString("description"), actor: "uid:\(r.callerUID)") {
+                case let .success(record): return record.json
+                case let .failure(f): throw ControlError(.refused, f.description)
+                }
+            },
+            ControlMethod("quarantine.remove", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["target"])
+                switch try quarantineManager().release(try r.string("target"), actor: "uid:\(r.callerUID)") {
+                case let .success(record): return record.json
+                case let .failure(f): throw ControlError(.refused, f.description)
+                }
+            },
+            ControlMethod("quarantine.list") { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return .object([("quarantined", .array(try quarantineManager().list().map(\.json)))])
+            },
+            ControlMethod("quarantine.history") { [self] r throws(ControlError) in
+                try r.allowOnly(["target", "limit"])
+                let limit = Int(try r.optionalInt("limit", in: 1...10000) ?? 50)
+                switch try quarantineManager().history(target: try r.optionalString("target"), limit: limit) {
+                case let .success(rows): return .object([("history", .array(rows.map(\.json)))])
+                case let .failure(f): throw ControlError(.refused, f.description)
+                }
+            },
             ControlMethod("conns.list") { [self] r throws(ControlError) in
                 try r.allowOnly(["address", "port", "state", "protocol", "limit"])
                 var filter = ConnectionFilter()
@@ -130,6 +168,13 @@ extension InlineEngine {
                 return .object([("connections", .array(conns.map(connectionJSON)))])
             },
         ]
+    }
+
+    private func quarantineManager() throws(ControlError) -> QuarantineManager {
+        guard let q = quarantine else {
+            throw ControlError(.refused, "quarantine is unavailable: its database could not be opened (see socfwd's start log)")
+        }
+        return q
     }
 
     private func managedRules() throws(ControlError) -> [(rule: ManagedRule, hits: RuleHit)] {

@@ -31,6 +31,8 @@ public final class ControlServer: @unchecked Sendable {
     private let logger: Logger
     /// Called once a second while someone subscribes to `stats`.
     private let statsProvider: @Sendable () -> JSONValue
+    /// Told of every mutating request that succeeded (method, uid, params): the audit log.
+    private let auditor: (@Sendable (String, UInt32, JSONValue) -> Void)?
 
     private var listener: Int32 = -1
     private var wake: (read: Int32, write: Int32) = (-1, -1)
@@ -41,7 +43,9 @@ public final class ControlServer: @unchecked Sendable {
     static let maxPendingBytes = 4 << 20
 
     public init(path: String, methods: [ControlMethod], config: ControlConfig, version: String, logger: Logger,
-                stats: @escaping @Sendable () -> JSONValue) {
+                stats: @escaping @Sendable () -> JSONValue,
+                audit: (@Sendable (String, UInt32, JSONValue) -> Void)? = nil) {
+        self.auditor = audit
         self.path = path
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.maxClients = config.maxClients
@@ -289,6 +293,7 @@ public final class ControlServer: @unchecked Sendable {
             let result = try method.handler(request)
             if method.mutating {
                 logger.info("control: \(request.method) by uid \(peer.uid) pid \(peer.pid)")
+                auditor?(request.method, peer.uid, request.params)
             }
             return ControlProtocol.reply(id: request.id, result: result)
         } catch {
@@ -296,7 +301,7 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
-    static let topics = ["alerts", "reloads", "stats"]
+    static let topics = ["alerts", "quarantine", "reloads", "stats"]
 
     private func subscribe(_ request: ControlRequest, client: Client) -> String {
         do throws(ControlError) {

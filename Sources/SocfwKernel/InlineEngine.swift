@@ -17,6 +17,13 @@ public final class InlineEngine: Sendable {
     public let ruleManager: RuleManager
     /// Recent alerts with their acknowledgement (control socket).
     public let alerts = AlertLog()
+    private let quarantineBox = Mutex<QuarantineManager?>(nil)
+
+    /// Where QUARANTINE rules send their sources (nil: quarantine unavailable).
+    public var quarantine: QuarantineManager? {
+        get { quarantineBox.withLock { $0 } }
+        set { quarantineBox.withLock { $0 = newValue } }
+    }
     private let alertObserver = Mutex<(@Sendable (AlertLog.Entry) -> Void)?>(nil)
     private let reloadObserver = Mutex<(@Sendable (Result<RuleReload, ConfigError>) -> Void)?>(nil)
     /// One reload at a time (SIGHUP and the control socket may race).
@@ -44,7 +51,10 @@ public final class InlineEngine: Sendable {
     }
 
     /// Brings everything up. On failure, what was already set up is undone.
-    public func start(statsIntervalSeconds: Double) throws -> Diversion {
+    /// `quarantine`: the set elements to create the table with (from the
+    /// database), so a restart never lets a quarantined host through.
+    public func start(statsIntervalSeconds: Double,
+                      quarantine: [(IPPrefix, timeoutMilliseconds: UInt64?)] = []) throws -> Diversion {
         let eve: EveWriter? = try config.evePath.map { (path) throws(ConfigError) in try EveWriter(path: path) }
         var bridge: BridgeNetfilter? = nil
         if config.mode == .bridge {
@@ -68,7 +78,7 @@ public final class InlineEngine: Sendable {
         }
         bound.forEach { $0.start() }
         workers.withLock { $0 = bound }
-        let installer = NftablesInstaller(config: config)
+        let installer = NftablesInstaller(config: config, quarantine: quarantine)
         let diversion: Diversion
         do {
             diversion = try installer.install()
@@ -279,8 +289,16 @@ public final class InlineEngine: Sendable {
                 let stopping = self.outputStopping.load(ordering: .relaxed)
                 let batch = self.events.drain()
                 let alertObserver = self.onAlert
+                let quarantine = self.quarantine
                 for e in batch {
                     eveWriter?.write(e)
+                    if e.ruleAction == .quarantine, e.kind == .drop {
+                        if let quarantine {
+                            quarantine.request(e.packet.source, rule: e.ruleName ?? "?")
+                        } else if limiter.allow(Date()) {
+                            logger.warning("rule \(e.ruleName ?? "?") asks to quarantine \(e.packet.source), but quarantine is unavailable (see the start log)")
+                        }
+                    }
                     if e.kind == .alert {
                         let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: EveJSON.line(for: e))
                         alertObserver?(entry)

@@ -2,6 +2,7 @@ import CNftables
 import CSocfwNetlink
 import Glibc
 import SocfwCore
+import SocfwWire
 
 /// How packets reach the queues on this kernel.
 public enum Diversion: String, Sendable {
@@ -25,15 +26,26 @@ public struct NftablesInstaller: Sendable {
     public let queues: QueueConfig
     public let choice: DiversionChoice
 
-    public init(config: SocfwConfig) {
+    /// Elements the sets start with (set name → element texts).
+    public let initialElements: [String: [String]]
+
+    public init(config: SocfwConfig, quarantine: [(IPPrefix, timeoutMilliseconds: UInt64?)] = []) {
         ruleset = NftRuleset(config: config)
         queues = config.queues
         choice = config.nftables.diversion
+        var elements: [String: [String]] = [:]
+        for (prefix, timeout) in quarantine {
+            let text = prefix.length == prefix.network.bitWidth ? "\(prefix.network)" : "\(prefix)"
+            elements[prefix.network.isV6 ? "quarantine6" : "quarantine4", default: []]
+                .append(text + (timeout.map { " timeout \($0)ms" } ?? ""))
+        }
+        initialElements = elements
     }
 
-    /// Installs the table and the queue rule; returns the diversion used.
+    /// Installs the table (with the initial set elements) and the queue
+    /// rule; returns the diversion used.
     public func install() throws(NftablesError) -> Diversion {
-        try run(ruleset.installScript, what: "installing table inet \(ruleset.table)")
+        try run(ruleset.installScript(elements: initialElements), what: "installing table inet \(ruleset.table)")
         let attempts: [Diversion]
         switch choice {
         case .auto: attempts = [.native, .xtables]

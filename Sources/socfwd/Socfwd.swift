@@ -5,6 +5,7 @@ import Logging
 import SocfwCapture
 import SocfwCore
 import SocfwKernel
+import SocfwStore
 
 @main
 struct Socfwd: ParsableCommand {
@@ -41,6 +42,9 @@ struct Socfwd: ParsableCommand {
     @Option(name: .long, help: "Seconds between stats lines in the log (0 disables).")
     var statsInterval: Double = 10
 
+    @Flag(name: .long, help: "Check the audit log's hash chain in the database and exit (0 intact, 1 broken).")
+    var verifyAudit = false
+
     mutating func run() throws {
         let configuration: SocfwConfig
         let ruleSet: RuleSet
@@ -54,6 +58,18 @@ struct Socfwd: ParsableCommand {
 
         if printRuleset {
             print(NftRuleset(config: configuration).definition, terminator: "")
+            return
+        }
+        if verifyAudit {
+            do {
+                let store = try SocfwStore(path: configuration.quarantine.database)
+                let verdict = try store.verifyAudit()
+                print("\(configuration.quarantine.database): audit log \(verdict)")
+                if case .broken = verdict { throw ExitCode(1) }
+            } catch let error as StoreError {
+                FileHandle.standardError.write(Data("socfwd: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             return
         }
         if checkConfig {
@@ -116,20 +132,52 @@ struct Socfwd: ParsableCommand {
         }
         let logger = Logger(label: "socfwd")
         let engine = InlineEngine(config: configuration, ruleSet: ruleSet, logger: logger)
+        // Quarantine: the database is the source of truth, the kernel's sets
+        // enforce it; the table is created with the active elements in it.
+        var store: SocfwStore? = nil
+        do {
+            store = try SocfwStore(path: configuration.quarantine.database)
+        } catch {
+            logger.error("quarantine unavailable: \(error)")
+        }
+        let initial = store.map { QuarantineManager.initialElements(store: $0, logger: logger) } ?? []
         let diversion: Diversion
         do {
-            diversion = try engine.start(statsIntervalSeconds: statsInterval)
+            diversion = try engine.start(statsIntervalSeconds: statsInterval, quarantine: initial)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        let q = configuration.queues
-        logger.info("ready mode=\(configuration.mode.rawValue) queues=\(q.count) first_queue=\(q.first) diversion=\(diversion.rawValue) bypass=\(q.bypass) fail_open=\(q.failOpen) gso=\(q.gso) rules=\(ruleSet.rules.count) table=inet \(configuration.nftables.table)")
+        var quarantine: QuarantineManager? = nil
+        if let store {
+            do {
+                let sets = try NftSetClient(table: configuration.nftables.table, logger: logger)
+                var policy = configuration.quarantine.policy
+                policy.allowlist += HostAddresses.protected()
+                let manager = QuarantineManager(store: store, sets: sets, policy: policy, logger: logger)
+                let (active, added, removed) = try manager.start()
+                logger.info("quarantine: \(active) active in \(store.path) (\(initial.count) set elements at install; reconcile added \(added), removed \(removed))")
+                engine.quarantine = manager
+                quarantine = manager
+            } catch {
+                logger.error("quarantine unavailable: \(error)")
+            }
+        }
+        let expiryTimer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        expiryTimer.schedule(deadline: .now() + 1, repeating: 1)
+        expiryTimer.setEventHandler { quarantine?.expire() }
+        expiryTimer.resume()
+
         var control: ControlServer? = nil
         if let path = configuration.control.socket {
             let server = ControlServer(path: path, methods: engine.controlMethods(startedAt: Date(), version: SocfwVersion.string),
                                        config: configuration.control, version: SocfwVersion.string, logger: logger,
-                                       stats: { .raw(engine.statsJSON()) })
+                                       stats: { .raw(engine.statsJSON()) },
+                                       audit: { [quarantine] method, uid, params in
+                                           // Quarantine changes are audited by the manager itself, with the row.
+                                           guard !method.hasPrefix("quarantine.") else { return }
+                                           quarantine?.audit(actor: "uid:\(uid)", action: method, details: params)
+                                       })
             do {
                 try server.start()
                 control = server
@@ -140,10 +188,19 @@ struct Socfwd: ParsableCommand {
             }
         }
         let publisher = control
+        let auditor = quarantine
+        quarantine?.onChange = { what, record in
+            publisher?.publish(topic: "quarantine", event: "quarantine", data: .object([("change", .string(what)), ("record", record.json)]))
+        }
         engine.onAlert = { entry in
             publisher?.publish(topic: "alerts", event: "alert", data: InlineEngine.alertJSON(entry))
         }
         engine.onReload = { result in
+            if case let .success(r) = result {
+                auditor?.audit(actor: "socfwd", action: "rules-reload", details: .object([
+                    ("loaded", .int(Int64(r.loadedRules))), ("enabled", .int(Int64(r.enabledRules))),
+                    ("generation", .int(Int64(r.generation))), ("path", .string(configuration.rulesPath))]))
+            }
             guard let control = publisher else { return }
             switch result {
             case let .success(r):
@@ -155,6 +212,9 @@ struct Socfwd: ParsableCommand {
                     ("ok", .bool(false)), ("error", .string(error.description))]))
             }
         }
+        // Last: the lab and the tests wait for this line before they use the control socket.
+        let q = configuration.queues
+        logger.info("ready mode=\(configuration.mode.rawValue) queues=\(q.count) first_queue=\(q.first) diversion=\(diversion.rawValue) bypass=\(q.bypass) fail_open=\(q.failOpen) gso=\(q.gso) rules=\(ruleSet.rules.count) table=inet \(configuration.nftables.table)")
         if diversion == .xtables {
             logger.info("this kernel has no native nft `queue` expression: diverting with the xtables NFQUEUE target in table inet \(configuration.nftables.table)")
         }
@@ -189,7 +249,9 @@ struct Socfwd: ParsableCommand {
             sources.append(source)
         }
         done.wait()
+        expiryTimer.cancel()
         control?.stop()
+        quarantine?.drain()
         engine.stop()
         _ = sources
     }

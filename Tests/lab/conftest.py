@@ -18,6 +18,7 @@ import os
 import re
 import select
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -310,3 +311,39 @@ def lab_with_rules(request, mode, suffix, rules, name="rules", edit_config=None)
     lab.socfwd("restart", config=str(config))
     lab.start_seconds = time.monotonic() - t
     return lab
+
+
+class ControlClient:
+    """A minimal client of socfwd's control socket (Docs/control-protocol.md)."""
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 0
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def call(self, method, params=None):
+        self.next_id += 1
+        req = {"id": self.next_id, "method": method}
+        if params is not None:
+            req["params"] = params
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        while True:
+            msg = self.line()
+            if msg.get("id") == self.next_id:
+                return msg
+
+    def close(self):
+        self.sock.close()

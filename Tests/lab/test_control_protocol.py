@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import lab_with_rules, poll
+from conftest import ControlClient as Client, lab_with_rules, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
@@ -23,48 +23,15 @@ PY = sys.executable
 
 
 def control_groups(text):
-    return text.rstrip() + "\n  group: users\n  admin_group: staff\n"
+    text, n = re.subn(r"(?m)^(control:\n(?:  .*\n)*)", r"\1  group: users\n  admin_group: staff\n", text)
+    assert n == 1, "no control: section in the lab config"
+    return text
 
 
 @pytest.fixture(scope="module")
 def ctl_lab(request):
     # The lab's rules directory: rule management writes its managed file there.
     return lab_with_rules(request, "router", "cp", None, name="ctl", edit_config=control_groups)
-
-
-class Client:
-    def __init__(self, path, timeout=10):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = b""
-        self.next_id = 0
-
-    def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("server closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def call(self, method, params=None):
-        self.next_id += 1
-        req = {"id": self.next_id, "method": method}
-        if params is not None:
-            req["params"] = params
-        self.send_raw(json.dumps(req).encode() + b"\n")
-        while True:
-            msg = self.line()
-            if msg.get("id") == self.next_id:
-                return msg
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture

@@ -311,3 +311,23 @@ class TestAgainstSocfwd:
         p = ctl("alerts", "ack", str(live["id"]), socket=lab.socket)
         assert p.returncode == 1 and "already acknowledged" in p.stderr, p
         assert all(a["id"] != live["id"] for a in as_json(ctl("alerts", "ls", "--open", "--json", socket=lab.socket))["alerts"])
+
+    def test_quarantine_add_ls_history_rm(self, ctl_lab):
+        lab = ctl_lab
+        client = lab.env["LAB_CLIENT_IP"]
+        out = check_text_output(ctl("quarantine", "add", client, "--for", "1h", "--reason", "socfwctl test", socket=lab.socket))
+        assert out.startswith(f"quarantined {client} until "), out
+        assert lab.probe("tcp", 4, 80, timeout=1)["result"] == "timeout"
+        out = check_text_output(ctl("quarantine", "ls", socket=lab.socket))
+        assert client in out and "socfwctl test" in out and "1 quarantine active" in out, out
+        listed = as_json(ctl("quarantine", "ls", "--json", socket=lab.socket))["quarantined"]
+        assert [q["target"] for q in listed] == [client]
+        p = ctl("quarantine", "add", "0.0.0.0/0", socket=lab.socket)
+        assert p.returncode == 1 and "too wide" in p.stderr, p
+        p = ctl("quarantine", "add", "192.0.2.1", "--for", "soon", socket=lab.socket)
+        assert p.returncode == 1 and "not a duration" in p.stderr, p
+        out = check_text_output(ctl("quarantine", "rm", client, socket=lab.socket))
+        assert out.strip() == f"released {client}", out
+        assert lab.probe("tcp", 4, 80)["result"] == "ok"
+        out = check_text_output(ctl("quarantine", "history", client, socket=lab.socket))
+        assert "released" in out and "by uid:0" in out, out

@@ -50,7 +50,12 @@ public struct NftRuleset: Sendable {
 
     /// The table definition. Loaded as one transaction together with the
     /// `table ...; delete table ...` prologue from `installScript`.
-    public var definition: String {
+    public var definition: String { definition(elements: [:]) }
+
+    /// The table with elements already in some sets (set name → nft element
+    /// texts such as `192.0.2.7 timeout 3600000ms`), created in the same
+    /// transaction as the table.
+    public func definition(elements: [String: [String]]) -> String {
         let mask = NftRuleset.hex(markMask)
         let reject = NftRuleset.hex(rejectMark)
         let bypass = NftRuleset.hex(bypassMark)
@@ -63,7 +68,11 @@ public struct NftRuleset: Sendable {
         for name in ["quarantine", "blocklist"] {
             for family in ["4", "6"] {
                 let type = family == "4" ? "ipv4_addr" : "ipv6_addr"
-                s += "\tset \(name)\(family) {\n\t\ttype \(type)\n\t\tflags interval,timeout\n\t}\n\n"
+                s += "\tset \(name)\(family) {\n\t\ttype \(type)\n\t\tflags interval,timeout\n"
+                if let items = elements[name + family], !items.isEmpty {
+                    s += "\t\telements = { " + items.joined(separator: ",\n\t\t\t     ") + " }\n"
+                }
+                s += "\t}\n\n"
             }
         }
         // Flows socfwd handed to the kernel (ct mark BYPASS) never reach the
@@ -99,8 +108,12 @@ public struct NftRuleset: Sendable {
 
     /// Replaces any previous copy of the table (e.g. left by a crash) in one
     /// transaction: `table` creates it if missing so `delete` cannot fail.
-    public var installScript: String {
-        "table inet \(table)\ndelete table inet \(table)\n" + definition
+    public var installScript: String { installScript(elements: [:]) }
+
+    /// Replaces the table in one transaction (an existing one, left by a
+    /// crash, is deleted in the same transaction).
+    public func installScript(elements: [String: [String]]) -> String {
+        "table inet \(table)\ndelete table inet \(table)\n" + definition(elements: elements)
     }
 
     public var removeScript: String { "delete table inet \(table)\n" }
