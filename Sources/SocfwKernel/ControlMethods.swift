@@ -109,10 +109,35 @@ extension InlineEngine {
                 }
             },
             ControlMethod("quarantine.add", mutating: true) { [self] r throws(ControlError) in
-                try r.allowOnly(["target", "duration", "reason", "description"])
+                try r.allowOnly(["target", "targets", "duration", "reason", "description"])
                 let manager = try quarantineManager()
-                let target = try r.string("target")
                 let reason = try r.optionalString("reason") ?? "operator"
+                if let list = r.params["targets"] {
+                    guard case let .array(items) = list, !items.isEmpty, items.count <= 5000,
+                          r.params["target"] == nil else {
+                        throw ControlError(.invalidParams, "params.targets: a list of 1 to 5,000 addresses or prefixes (instead of target)")
+                    }
+                    var targets: [String] = []
+                    for (i, item) in items.enumerated() {
+                        guard let t = item.stringValue else { throw ControlError(.invalidParams, "params.targets[\(i)]: expected a string") }
+                        targets.append(t)
+                    }
+                    var duration: Int64?? = nil
+                    if let text = try r.optionalString("duration") {
+                        switch QuarantinePolicy.parseDuration(text) {
+                        case let .success(d): duration = .some(d)
+                        case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
+                        }
+                    }
+                    switch manager.quarantineMany(targets, duration: duration, reason: reason, source: .api, actor: "uid:\(r.callerUID)") {
+                    case let .success((added, refused)):
+                        return .object([("added", .int(Int64(added.count))),
+                                        ("refused", .array(refused.map { .object([("target", .string($0.0)), ("reason", .string($0.1))]) }))])
+                    case let .failure(f):
+                        throw ControlError(.refused, f.description)
+                    }
+                }
+                let target = try r.string("target")
                 var duration: Int64?? = nil
                 if let text = try r.optionalString("duration") {
                     switch QuarantinePolicy.parseDuration(text) {

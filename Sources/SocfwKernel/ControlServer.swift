@@ -257,12 +257,13 @@ public final class ControlServer: @unchecked Sendable {
 
     private func handleLines(_ c: Client) {
         while let newline = c.input.firstIndex(of: 0x0a) {
+            guard newline <= ControlProtocol.maxLineBytes else { break }
             let line = String(decoding: c.input[..<newline], as: UTF8.self)
             c.input.removeSubrange(...newline)
             guard !line.allSatisfy({ $0 == " " || $0 == "\r" || $0 == "\t" }) else { continue }
             c.send(answer(line, peer: c.peer, client: c))
         }
-        if c.input.count > ControlProtocol.maxLineBytes {
+        if c.input.count > ControlProtocol.maxLineBytes && (c.input.firstIndex(of: 0x0a) ?? Int.max) > ControlProtocol.maxLineBytes {
             c.input.removeAll()
             c.send(ControlProtocol.reply(id: .null, error: ControlError(.limit,
                 "request line longer than \(ControlProtocol.maxLineBytes) bytes: closing the connection")))

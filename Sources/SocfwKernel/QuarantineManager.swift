@@ -95,7 +95,8 @@ public final class QuarantineManager: Sendable {
     }
 
     /// Seconds between full comparisons of the kernel's sets with the
-    /// database (an element deleted behind socfwd's back comes back).
+    /// database (an element deleted behind socfwd's back comes back); one
+    /// more second per 2,000 active entries.
     public static let reconcileIntervalSeconds: Int64 = 10
     private let lastReconcile = Atomic<Int64>(0)
 
@@ -105,7 +106,9 @@ public final class QuarantineManager: Sendable {
     public func expire() {
         queue.async { [self] in
             let now = wallClockNanoseconds()
-            if now - lastReconcile.load(ordering: .relaxed) >= Self.reconcileIntervalSeconds * 1_000_000_000 {
+            // With many entries a full comparison costs more: do it less often.
+            let interval = max(Self.reconcileIntervalSeconds, Int64(active.withLock { $0.count } / 2000))
+            if now - lastReconcile.load(ordering: .relaxed) >= interval * 1_000_000_000 {
                 lastReconcile.store(now, ordering: .relaxed)
                 reconcile(now: now)
             }
@@ -140,6 +143,77 @@ public final class QuarantineManager: Sendable {
     public func quarantine(_ target: String, duration: Int64??, reason: String, source: QuarantineSource,
                            description: String?, actor: String) -> Result<QuarantineRecord, Failure> {
         queue.sync { add(target, duration: duration, reason: reason, source: source, description: description, actor: actor) }
+    }
+
+    /// Quarantines many targets at once (one database transaction, one
+    /// kernel batch, one audit row listing them): bulk imports, blocklists.
+    /// Targets that are refused or already quarantined are returned with the reason.
+    public func quarantineMany(_ targets: [String], duration: Int64??, reason: String, source: QuarantineSource,
+                               actor: String) -> Result<(added: [QuarantineRecord], refused: [(String, String)]), Failure> {
+        queue.sync { () -> Result<(added: [QuarantineRecord], refused: [(String, String)]), Failure> in
+            let now = wallClockNanoseconds()
+            var refused: [(String, String)] = []
+            var accepted: [(IPPrefix, QuarantineRecord)] = []
+            var seen = Set<IPPrefix>()
+            let current = active.withLock { $0 }
+            for text in targets {
+                switch policy.validate(text) {
+                case let .failure(r):
+                    refused.append((text, r.message))
+                case let .success(prefix):
+                    guard current[prefix] == nil, seen.insert(prefix).inserted else {
+                        refused.append((text, "already quarantined"))
+                        continue
+                    }
+                    let seconds = policy.duration(requestedSeconds: duration, priorOffences: 0)
+                    let target = prefix.length == prefix.network.bitWidth ? "\(prefix.network)" : "\(prefix)"
+                    accepted.append((prefix, QuarantineRecord(
+                        target: target, reason: reason, action: .drop, source: source, timestamp: now,
+                        expires: policy.expiry(from: now, seconds: seconds, target: prefix))))
+                }
+            }
+            counters.refused.add(refused.count, ordering: .relaxed)
+            guard !accepted.isEmpty else { return .success(([], refused)) }
+            // The kernel first: that is when traffic stops. An element that
+            // overlaps one already in the sets (EEXIST) is settled by a reconcile.
+            var pushed: [IPPrefix] = []
+            var needsReconcile = false
+            if let sets {
+                let result = sets.add(accepted.map { ($0.0, timeoutMilliseconds: Self.remainingMilliseconds($0.1.expires, now: now)) },
+                                      to: Self.setName)
+                let failed = Set(result.failures.flatMap(\.prefixes))
+                pushed = accepted.map(\.0).filter { !failed.contains($0) }
+                needsReconcile = result.counters.overlap > 0
+                if !result.succeeded && result.counters.overlap < result.failures.count {
+                    counters.kernelFailures.add(1, ordering: .relaxed)
+                    logger.error("quarantine batch: kernel set: \(result.failures.count) elements refused (\(result.failures.first?.reason ?? result.error?.description ?? "")); the next reconcile retries")
+                }
+            }
+            do throws(StoreError) {
+                let ids = try store.insertQuarantines(accepted.map(\.1))
+                var records: [QuarantineRecord] = []
+                active.withLock { a in
+                    for (i, (prefix, r)) in accepted.enumerated() {
+                        var record = r
+                        record.id = ids[i]
+                        a[prefix] = record
+                        records.append(record)
+                    }
+                }
+                try store.appendAudit(actor: actor, action: "quarantine-batch", details: JSONValue.object([
+                    ("count", .int(Int64(records.count))), ("reason", .string(reason)),
+                    ("targets", .array(records.map { .string($0.target) })),
+                ]).serialized, at: now)
+                counters.added.add(records.count, ordering: .relaxed)
+                if needsReconcile { reconcile(now: now) }
+                logger.notice("quarantined \(records.count) targets by \(actor): \(reason)")
+                return .success((records, refused))
+            } catch {
+                // Not recorded: not enforced either.
+                if let sets, !pushed.isEmpty { _ = sets.delete(pushed, from: Self.setName) }
+                return .failure(.store(error.description))
+            }
+        }
     }
 
     /// A QUARANTINE rule matched `address`: quarantined in the background
@@ -182,23 +256,31 @@ public final class QuarantineManager: Sendable {
             let expires = policy.expiry(from: now, seconds: seconds, target: prefix)
             var record = QuarantineRecord(target: target, reason: reason, action: .drop, source: source, timestamp: now,
                                           expires: expires, description: description, offence: prior + 1)
-            record.id = try store.insertQuarantine(record)
-            let overlapping = active.withLock { a -> Bool in
-                a[prefix] = record
-                return a.keys.contains { $0 != prefix && $0.overlaps(prefix) }
-            }
-            audit(actor, "quarantine", record)
-            counters.added.add(1, ordering: .relaxed)
-            if overlapping {
-                reconcile(now: now)
-            } else if let sets {
+            // The kernel first: that is when traffic stops. Overlapping an
+            // element already in the sets (EEXIST) is settled by a reconcile.
+            var pushed = false
+            var needsReconcile = false
+            if let sets {
                 let result = sets.add([(prefix, timeoutMilliseconds: Self.remainingMilliseconds(expires, now: now))],
                                       to: Self.setName)
-                if !result.succeeded {
+                pushed = result.succeeded
+                needsReconcile = result.counters.overlap > 0
+                if !result.succeeded && !needsReconcile {
                     counters.kernelFailures.add(1, ordering: .relaxed)
                     logger.error("quarantine \(target): kernel set not updated: \(result.failures.first?.reason ?? result.error?.description ?? "unknown"); the database has it, the next reconcile retries")
                 }
             }
+            do {
+                record.id = try store.insertQuarantine(record)
+            } catch {
+                // Not recorded: not enforced either.
+                if let sets, pushed { _ = sets.delete([prefix], from: Self.setName) }
+                throw error
+            }
+            active.withLock { $0[prefix] = record }
+            audit(actor, "quarantine", record)
+            counters.added.add(1, ordering: .relaxed)
+            if needsReconcile { reconcile(now: now) }
             logger.notice("quarantined \(target) \(seconds.map { "for \($0) s" } ?? "permanently") by \(actor): \(reason)")
             onChange?("quarantined", record)
             return .success(record)
@@ -303,9 +385,11 @@ public final class QuarantineManager: Sendable {
     /// with the latest expiry of any target inside it (nil: permanent).
     public static func kernelTargets(_ rows: [IPPrefix: QuarantineRecord]) -> [IPPrefix: Int64?] {
         var wanted: [IPPrefix: Int64?] = [:]
-        for (p, r) in rows where !rows.keys.contains(where: { $0 != p && $0.contains(p.network) && $0.length < p.length }) {
+        let index = PrefixOverlapIndex(Array(rows.keys))
+        for (p, r) in rows where !index.hasContainer(p) {
             var expires = r.expires
-            for (q, inner) in rows where p.contains(q.network) && q.length >= p.length {
+            for q in index.contained(in: p) {
+                guard let inner = rows[q] else { continue }
                 if inner.expires == nil { expires = nil } else if let e = expires, let i = inner.expires { expires = max(e, i) }
             }
             wanted[p] = expires
@@ -379,5 +463,52 @@ extension QuarantineRecord {
             ("active", .bool(active)), ("released_at_ns", releasedAt.map { .int($0) } ?? .null),
             ("released_by", releasedBy.map { .string($0) } ?? .null), ("offence", .int(Int64(offence))),
         ])
+    }
+}
+
+/// Answers "does this prefix overlap another one of the set?" in
+/// O(prefix length + log n): prefixes either nest or are disjoint, so an
+/// overlapping one either contains it (a shorter prefix of its address) or
+/// starts inside it.
+struct PrefixOverlapIndex {
+    private let members: Set<IPPrefix>
+    /// Networks sorted by (family, address).
+    private let starts: [IPPrefix]
+
+    init(_ prefixes: [IPPrefix]) {
+        members = Set(prefixes)
+        starts = prefixes.sorted { Self.key($0.network) < Self.key($1.network) }
+    }
+
+    static func key(_ a: IPAddress) -> (UInt8, UInt64, UInt64) { (a.isV6 ? 1 : 0, a.high, a.low) }
+
+    func overlapsAnother(_ p: IPPrefix) -> Bool {
+        hasContainer(p) || contained(in: p).contains { $0 != p }
+    }
+
+    /// A shorter member contains `p`.
+    func hasContainer(_ p: IPPrefix) -> Bool {
+        for length in 0..<p.length where members.contains(IPPrefix(network: p.network.masked(to: length), length: length)) {
+            return true
+        }
+        return false
+    }
+
+    /// The members inside `p` (`p` itself included when it is one).
+    func contained(in p: IPPrefix) -> [IPPrefix] {
+        // The first member starting at or after p's network.
+        var lo = 0, hi = starts.count
+        let k = Self.key(p.network)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Self.key(starts[mid].network) < k { lo = mid + 1 } else { hi = mid }
+        }
+        var out: [IPPrefix] = []
+        var i = lo
+        while i < starts.count, starts[i].network.isV6 == p.network.isV6, p.contains(starts[i].network) {
+            if starts[i].length >= p.length { out.append(starts[i]) }
+            i += 1
+        }
+        return out
     }
 }

@@ -102,16 +102,18 @@ public enum JSONValue: Equatable, Sendable {
 extension JSONValue: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
+        // Strings first: the most common value in requests, and every failed
+        // attempt costs a thrown error.
         if c.decodeNil() {
             self = .null
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
         } else if let b = try? c.decode(Bool.self) {
             self = .bool(b)
         } else if let i = try? c.decode(Int64.self) {
             self = .int(i)
         } else if let d = try? c.decode(Double.self) {
             self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
         } else if let a = try? c.decode([JSONValue].self) {
             self = .array(a)
         } else {

@@ -35,7 +35,9 @@ public struct QuarantinePolicy: Sendable, Equatable {
     public func validate(_ text: String) -> Result<IPPrefix, Refusal> {
         let trimmed = text
         guard !trimmed.isEmpty, trimmed.count <= 64,
-              trimmed.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isASCIIHexDigit || ".:/".unicodeScalars.contains($0)) })
+              trimmed.utf8.allSatisfy({ b in
+                  (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46) || b == 0x2e || b == 0x3a || b == 0x2f
+              })
         else {
             return .failure(Refusal(message: "'\(text)' is not an IP address or prefix (e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/48)"))
         }
