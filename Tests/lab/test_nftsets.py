@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_ROOT, NOT_ROOT_REASON, REPO, poll, run
+from conftest import IS_ROOT, NOT_ROOT_REASON, REPO, _pid_alive, poll, run
 
 NFTSET_BIN = os.environ.get("SOCFW_NFTSET_BIN") or str(REPO / ".build" / "release" / "socfw-nftset")
 HAVE_NFTSET = os.path.isfile(NFTSET_BIN) and os.access(NFTSET_BIN, os.X_OK)
@@ -45,16 +45,6 @@ pytestmark = [
 NS_PATTERN = re.compile(r"nfs(\d+)-\d+")
 _counter = itertools.count()
 _stale_checked = False
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 def _remove_stale_namespaces():
