@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import SocfwCore
+import SocfwStore
 import SocfwWire
 import Synchronization
 
@@ -18,6 +19,14 @@ public final class InlineEngine: Sendable {
     /// Recent alerts with their acknowledgement (control socket).
     public let alerts = AlertLog()
     private let quarantineBox = Mutex<QuarantineManager?>(nil)
+    private let alertWriterBox = Mutex<StoreWriter?>(nil)
+
+    /// Where alerts are persisted (the database's `alerts` table), off the
+    /// packet path: the output thread enqueues, never waits; a full queue is counted.
+    public var alertWriter: StoreWriter? {
+        get { alertWriterBox.withLock { $0 } }
+        set { alertWriterBox.withLock { $0 = newValue } }
+    }
 
     /// Where QUARANTINE rules send their sources (nil: quarantine unavailable).
     public var quarantine: QuarantineManager? {
@@ -289,6 +298,7 @@ public final class InlineEngine: Sendable {
                 let stopping = self.outputStopping.load(ordering: .relaxed)
                 let batch = self.events.drain()
                 let alertObserver = self.onAlert
+                let alertWriter = self.alertWriter
                 let quarantine = self.quarantine
                 for e in batch {
                     eveWriter?.write(e)
@@ -300,8 +310,14 @@ public final class InlineEngine: Sendable {
                         }
                     }
                     if e.kind == .alert {
-                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: EveJSON.line(for: e))
+                        let eve = EveJSON.line(for: e)
+                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
                         alertObserver?(entry)
+                        _ = alertWriter?.enqueue(.alert(AlertRecord(
+                            timestamp: e.timestampNanoseconds, source: "rule", severity: 2, title: e.ruleName ?? "alert",
+                            message: "\(EveJSON.protoName(e.packet.l4Protocol)) \(e.packet.source):\(e.packet.sourcePort) -> \(e.packet.destination):\(e.packet.destinationPort)",
+                            signatureID: e.ruleID.map(Int64.init), srcIP: "\(e.packet.source)", dstIP: "\(e.packet.destination)",
+                            eve: eve)))
                     }
                     if limiter.allow(Date()) {
                         logger.info("\(Self.describe(e))")

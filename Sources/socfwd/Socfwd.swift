@@ -158,6 +158,9 @@ struct Socfwd: ParsableCommand {
                 let (active, added, removed) = try manager.start()
                 logger.info("quarantine: \(active) active in \(store.path) (\(initial.count) set elements at install; reconcile added \(added), removed \(removed))")
                 engine.quarantine = manager
+                engine.alertWriter = StoreWriter(store: store, onError: { error in
+                    logger.error("alerts database: \(error)")
+                })
                 quarantine = manager
             } catch {
                 logger.error("quarantine unavailable: \(error)")
@@ -253,6 +256,7 @@ struct Socfwd: ParsableCommand {
         control?.stop()
         quarantine?.drain()
         engine.stop()
+        engine.alertWriter?.flush()  // the alerts the output thread wrote last
         _ = sources
     }
 }

@@ -184,6 +184,14 @@ def test_alerts_are_listed_pushed_and_acknowledged(ctl_lab, client):
     assert e["code"] == -32002 and "no alert" in e["message"], e
     still_open = client.call("alerts.list", {"open": True})["result"]["alerts"]
     assert all(a["id"] != pushed["id"] for a in still_open)
+    # Persisted too (the database's alerts table, written off the packet path).
+    import sqlite3
+
+    def in_db():
+        with sqlite3.connect(ctl_lab.env["LAB_DB"]) as db:
+            return db.execute("SELECT title, src_ip, eve FROM alerts WHERE title = 'alert-telnet'").fetchall()
+    rows = poll(in_db, timeout=5)
+    assert rows and rows[-1][1] == ctl_lab.client_ip(4) and json.loads(rows[-1][2])["alert"]["signature"] == "alert-telnet"
 
 
 def test_a_client_that_never_reads_is_dropped_and_others_are_served(ctl_lab):
