@@ -151,6 +151,36 @@ extension InlineEngine {
                 case let .failure(f): throw ControlError(.refused, f.description)
                 }
             },
+            ControlMethod("quarantine.import", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["path", "duration", "reason"])
+                let manager = try quarantineManager()
+                let path = try r.string("path")
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ControlError(.refused, "\(path): cannot read (socfwd reads it as root; is the path right?)")
+                }
+                guard data.count <= 64 << 20 else { throw ControlError(.refused, "\(path): larger than 64 MiB") }
+                let targets = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+                    .map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !targets.isEmpty, targets.count <= 1_000_000 else {
+                    throw ControlError(.refused, "\(path): expected 1 to 1,000,000 addresses or prefixes, one per line")
+                }
+                var duration: Int64?? = nil
+                if let text = try r.optionalString("duration") {
+                    switch QuarantinePolicy.parseDuration(text) {
+                    case let .success(d): duration = .some(d)
+                    case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
+                    }
+                }
+                switch manager.quarantineMany(targets, duration: duration, reason: try r.optionalString("reason") ?? "import \(path)",
+                                              source: .api, actor: "uid:\(r.callerUID)") {
+                case let .success((added, refused)):
+                    return .object([("added", .int(Int64(added.count))), ("refused_count", .int(Int64(refused.count))),
+                                    ("refused", .array(refused.prefix(100).map { .object([("target", .string($0.0)), ("reason", .string($0.1))]) }))])
+                case let .failure(f):
+                    throw ControlError(.refused, f.description)
+                }
+            },
             ControlMethod("quarantine.remove", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["target"])
                 switch try quarantineManager().release(try r.string("target"), actor: "uid:\(r.callerUID)") {

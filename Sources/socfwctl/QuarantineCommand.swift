@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `socfwctl quarantine`: cut hosts and networks off in the kernel, for a
 /// time or until released.
@@ -11,8 +12,8 @@ struct QuarantineCommand: ParsableCommand {
             in both directions, until it expires or is released; the quarantine survives restarts. \
             Changes need group socfw-admin.
             """,
-        subcommands: [QuarantineAddCommand.self, QuarantineRemoveCommand.self, QuarantineListCommand.self,
-                      QuarantineHistoryCommand.self]
+        subcommands: [QuarantineAddCommand.self, QuarantineImportCommand.self, QuarantineRemoveCommand.self,
+                      QuarantineListCommand.self, QuarantineHistoryCommand.self]
     )
 
     static var columns: [TextTable.Column] {
@@ -57,6 +58,39 @@ struct QuarantineAddCommand: ParsableCommand {
         options.show(try options.request("quarantine.add", params)) { q in
             let until = q["expires_ns"].flatMap { $0 == .null ? nil : "until " + Format.timestamp(nanoseconds: $0) } ?? "permanently"
             return "quarantined \(q["target"]?.displayText ?? target) \(until) (offence \(q["offence"]?.displayText ?? "1"))"
+        }
+    }
+}
+
+/// `socfwctl quarantine import FILE [--for DURATION] [--reason TEXT]`.
+struct QuarantineImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Quarantine every address or prefix of a file (one per line, # comments) at once.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "The file (socfwd reads it; the path is made absolute).")
+    var file: String
+
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long (default: socfwd's escalating durations).", valueName: "duration"))
+    var duration: String?
+
+    @Option(name: .long, help: "Why (default: import FILE).")
+    var reason: String?
+
+    func run() throws {
+        let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        var params: [String: JSONValue] = ["path": .string(path)]
+        if let duration { params["duration"] = .string(duration) }
+        if let reason { params["reason"] = .string(reason) }
+        options.show(try options.request("quarantine.import", params)) { r in
+            var text = "quarantined \(Format.count(r["added"])) targets from \(path)"
+            let refused = r["refused"]?.array ?? []
+            if !refused.isEmpty {
+                text += "; refused \(Format.count(r["refused_count"])):"
+                for item in refused { text += "\n  \(item["target"]?.displayText ?? "-"): \(item["reason"]?.displayText ?? "-")" }
+            }
+            return text
         }
     }
 }

@@ -220,3 +220,18 @@ def test_the_audit_log_records_changes_and_detects_tampering(q_lab):
         db.execute("UPDATE audit_log SET actor = 'someone else' WHERE id = ?", (victim,))
     bad = subprocess.run([SOCFWD_BIN, "--verify-audit", "--config", config], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1 and f"row {victim}" in bad.stdout + bad.stderr, bad
+
+
+def test_a_file_of_targets_is_imported_in_one_go(q_lab, tmp_path):
+    lab = q_lab
+    release_all(lab)
+    listing = tmp_path / "blocklist.txt"
+    listing.write_text("# a blocklist\n203.0.113.5\n198.51.100.0/24   # a network\n\n2001:db8:5::/48\nnot-an-address\n")
+    r = ctl(lab, "quarantine.import", {"path": str(listing), "duration": "10m", "reason": "feed"})["result"]
+    assert r["added"] == 3 and r["refused_count"] == 1 and r["refused"][0]["target"] == "not-an-address", r
+    assert sorted(q["target"] for q in ctl(lab, "quarantine.list")["result"]["quarantined"]) == \
+        ["198.51.100.0/24", "2001:db8:5::/48", "203.0.113.5"]
+    assert any(e.startswith("198.51.100.0/24") for e in set_elements(lab, 4))
+    e = ctl(lab, "quarantine.import", {"path": str(tmp_path / "missing.txt")})["error"]
+    assert e["code"] == -32002 and "cannot read" in e["message"], e
+    release_all(lab)
