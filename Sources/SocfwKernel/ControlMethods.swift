@@ -122,13 +122,7 @@ extension InlineEngine {
                         guard let t = item.stringValue else { throw ControlError(.invalidParams, "params.targets[\(i)]: expected a string") }
                         targets.append(t)
                     }
-                    var duration: Int64?? = nil
-                    if let text = try r.optionalString("duration") {
-                        switch QuarantinePolicy.parseDuration(text) {
-                        case let .success(d): duration = .some(d)
-                        case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
-                        }
-                    }
+                    let duration = try r.optionalDuration("duration")
                     switch manager.quarantineMany(targets, duration: duration, reason: reason, source: .api, actor: "uid:\(r.callerUID)") {
                     case let .success((added, refused)):
                         return .object([("added", .int(Int64(added.count))),
@@ -138,13 +132,7 @@ extension InlineEngine {
                     }
                 }
                 let target = try r.string("target")
-                var duration: Int64?? = nil
-                if let text = try r.optionalString("duration") {
-                    switch QuarantinePolicy.parseDuration(text) {
-                    case let .success(d): duration = .some(d)
-                    case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
-                    }
-                }
+                let duration = try r.optionalDuration("duration")
                 switch manager.quarantine(target, duration: duration, reason: reason, source: .operator,
                                           description: try r.optionalString("description"), actor: "uid:\(r.callerUID)") {
                 case let .success(record): return record.json
@@ -165,13 +153,7 @@ extension InlineEngine {
                 guard !targets.isEmpty, targets.count <= 1_000_000 else {
                     throw ControlError(.refused, "\(path): expected 1 to 1,000,000 addresses or prefixes, one per line")
                 }
-                var duration: Int64?? = nil
-                if let text = try r.optionalString("duration") {
-                    switch QuarantinePolicy.parseDuration(text) {
-                    case let .success(d): duration = .some(d)
-                    case let .failure(f): throw ControlError(.invalidParams, "params.duration: \(f.message)")
-                    }
-                }
+                let duration = try r.optionalDuration("duration")
                 switch manager.quarantineMany(targets, duration: duration, reason: try r.optionalString("reason") ?? "import \(path)",
                                               source: .api, actor: "uid:\(r.callerUID)") {
                 case let .success((added, refused)):

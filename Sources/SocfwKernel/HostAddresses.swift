@@ -20,13 +20,11 @@ public enum HostAddresses {
             guard let sa = ifa.pointee.ifa_addr else { continue }
             switch Int32(sa.pointee.sa_family) {
             case AF_INET:
-                let a = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
-                out.append(IPAddress(v4: UInt32(bigEndian: a)))
+                let a = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                out.append(withUnsafeBytes(of: a) { IPAddress(networkOrder: $0, v6: false) })
             case AF_INET6:
-                let bytes = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
-                    withUnsafeBytes(of: p.pointee.sin6_addr) { Array($0) }
-                }
-                out.append(IPAddress(v6Bytes: bytes))
+                let a = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                out.append(withUnsafeBytes(of: a) { IPAddress(networkOrder: $0, v6: true) })
             default:
                 continue
             }
@@ -56,19 +54,9 @@ public enum HostAddresses {
                     bytes.append(b)
                     i = next
                 }
-                if bytes.count == 16 { out.append(IPAddress(v6Bytes: bytes)) }
+                if bytes.count == 16 { out.append(bytes.withUnsafeBytes { IPAddress(networkOrder: $0, v6: true) }) }
             }
         }
         return out
-    }
-}
-
-extension IPAddress {
-    /// From 16 bytes in network order.
-    init(v6Bytes b: [UInt8]) {
-        var high: UInt64 = 0, low: UInt64 = 0
-        for i in 0..<8 { high = high << 8 | UInt64(b[i]) }
-        for i in 8..<16 { low = low << 8 | UInt64(b[i]) }
-        self.init(v6High: high, low: low)
     }
 }

@@ -387,13 +387,7 @@ extension FlowKey {
     init(event e: socfw_ct_event) {
         func address(_ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), v6: Bool) -> IPAddress {
-            withUnsafeBytes(of: bytes) { b in
-                if !v6 { return IPAddress(v4: UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])) }
-                var high: UInt64 = 0
-                var low: UInt64 = 0
-                for i in 0..<8 { high = high << 8 | UInt64(b[i]); low = low << 8 | UInt64(b[8 + i]) }
-                return IPAddress(v6High: high, low: low)
-            }
+            withUnsafeBytes(of: bytes) { IPAddress(networkOrder: $0, v6: v6) }
         }
         let v6 = e.family == 10
         self.init(source: address(e.source, v6: v6), sourcePort: e.source_port,

@@ -35,7 +35,7 @@ public struct NftablesInstaller: Sendable {
         choice = config.nftables.diversion
         var elements: [String: [String]] = [:]
         for (prefix, timeout) in quarantine {
-            let text = prefix.length == prefix.network.bitWidth ? "\(prefix.network)" : "\(prefix)"
+            let text = prefix.compactDescription
             elements[prefix.network.isV6 ? "quarantine6" : "quarantine4", default: []]
                 .append(text + (timeout.map { " timeout \($0)ms" } ?? ""))
         }

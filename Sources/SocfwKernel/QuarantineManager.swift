@@ -166,7 +166,7 @@ public final class QuarantineManager: Sendable {
                         continue
                     }
                     let seconds = policy.duration(requestedSeconds: duration, priorOffences: 0)
-                    let target = prefix.length == prefix.network.bitWidth ? "\(prefix.network)" : "\(prefix)"
+                    let target = prefix.compactDescription
                     accepted.append((prefix, QuarantineRecord(
                         target: target, reason: reason, action: .drop, source: source, timestamp: now,
                         expires: policy.expiry(from: now, seconds: seconds, target: prefix))))
@@ -244,7 +244,7 @@ public final class QuarantineManager: Sendable {
             return .failure(.refused(r.message))
         case let .success(p): prefix = p
         }
-        let target = "\(prefix.length == prefix.network.bitWidth ? "\(prefix.network)" : "\(prefix)")"
+        let target = prefix.compactDescription
         if let existing = active.withLock({ $0[prefix] }) {
             let until = existing.expires.map { " until \(Self.time($0))" } ?? " permanently"
             return .failure(.refused("\(target) is already quarantined\(until) (\(existing.reason)); release it first to change that"))

@@ -21,6 +21,20 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         self.isV6 = true
     }
 
+    /// From the first 4 (IPv4) or 16 (IPv6) bytes of `bytes`, in network
+    /// order, as sockets, netlink and /proc give them.
+    public init(networkOrder bytes: UnsafeRawBufferPointer, v6: Bool) {
+        precondition(bytes.count >= (v6 ? 16 : 4), "an IPv\(v6 ? 6 : 4) address needs \(v6 ? 16 : 4) bytes")
+        if !v6 {
+            self.init(v4: UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
+            return
+        }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(bytes[i]); low = low << 8 | UInt64(bytes[8 + i]) }
+        self.init(v6High: high, low: low)
+    }
+
     /// The IPv4 address as a host-order integer (meaningful only when `!isV6`).
     @inlinable public var v4: UInt32 { UInt32(truncatingIfNeeded: low) }
 
@@ -236,4 +250,8 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(network)/\(length)" }
+
+    /// A single address without its length (`192.0.2.7`), any other prefix
+    /// with it (`198.51.100.0/24`): how operators write quarantine targets.
+    public var compactDescription: String { length == network.bitWidth ? "\(network)" : description }
 }

@@ -115,6 +115,16 @@ public struct ControlRequest: Sendable {
         return i
     }
 
+    /// A duration (`90s`, `1h`, `2d`, `permanent`): nil when absent,
+    /// `.some(nil)` for permanent, `.some(seconds)`.
+    public func optionalDuration(_ name: String) throws(ControlError) -> Int64?? {
+        guard let text = try optionalString(name) else { return nil }
+        switch QuarantinePolicy.parseDuration(text) {
+        case let .success(d): return .some(d)
+        case let .failure(f): throw ControlError(.invalidParams, "params.\(name): \(f.message)")
+        }
+    }
+
     /// Refuses parameters the method does not know (a typo is an error, not ignored).
     public func allowOnly(_ names: [String]) throws(ControlError) {
         guard case let .object(members) = params else { return }

@@ -13,17 +13,17 @@ final class AddressIndex<Key: FixedWidthInteger & UnsignedInteger>: @unchecked S
     /// Sorted interval starts (`intervals[0].start == 0`), each with the
     /// innermost prefix covering the interval (-1 for none): side by side,
     /// so the answer is on the cache line the search ends on.
-    private let intervals: UnsafeMutableBufferPointer<Interval>
+    private let intervals: UnsafeBufferPointer<Interval>
 
     struct Interval {
         var start: Key
         var owner: Int32
     }
     /// Per prefix: enclosing prefix and candidate list, in one cache line.
-    let prefixes: UnsafeMutableBufferPointer<Prefix>
+    let prefixes: UnsafeBufferPointer<Prefix>
     /// For each block of keys, the first interval to search; empty when the
     /// intervals are few or crowd into a few blocks.
-    private let block: UnsafeMutableBufferPointer<Int32>
+    private let block: UnsafeBufferPointer<Int32>
     private let blockShift: Key
     /// The table covers keys in blockBase..<blockTop.
     private let blockBase: Key
@@ -106,11 +106,11 @@ final class AddressIndex<Key: FixedWidthInteger & UnsignedInteger>: @unchecked S
             blockFirst.append(Int32(starts.count - 1))
             if largest > starts.count / 4 { blockFirst = [] }
         }
-        self.intervals = Self.copy(starts.indices.map { Interval(start: starts[$0], owner: owner[$0]) })
-        self.prefixes = Self.copy(sorted.indices.map {
+        self.intervals = frozenCopy(starts.indices.map { Interval(start: starts[$0], owner: owner[$0]) })
+        self.prefixes = frozenCopy(sorted.indices.map {
             Prefix(parent: parents[$0], listStart: sorted[$0].listStart, listEnd: sorted[$0].listEnd)
         })
-        self.block = Self.copy(blockFirst)
+        self.block = frozenCopy(blockFirst)
         self.blockShift = shift
         self.blockBase = base
         self.blockTop = top
@@ -119,12 +119,6 @@ final class AddressIndex<Key: FixedWidthInteger & UnsignedInteger>: @unchecked S
 
     deinit {
         intervals.deallocate(); prefixes.deallocate(); block.deallocate()
-    }
-
-    private static func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
-        let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
-        _ = b.initialize(from: a)
-        return UnsafeMutableBufferPointer(rebasing: b[..<a.count])
     }
 
     /// The innermost prefix containing `key`, -1 for none; continue with `parent`.

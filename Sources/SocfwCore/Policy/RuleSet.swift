@@ -323,11 +323,11 @@ public final class RuleSet: @unchecked Sendable {
             pool += list
             slices.append(ClassSlice(start: start, end: Int32(pool.count)))
         }
-        self.pool = Self.freeze(pool)
-        self.portBucketStart = Self.freeze(bucketStart)
+        self.pool = frozenCopy(pool)
+        self.portBucketStart = frozenCopy(bucketStart)
         var bits = [UInt64](repeating: 0, count: 1024)
         for port in perPort.keys { bits[Int(port) >> 6] |= 1 << UInt64(port & 63) }
-        self.portsIndexed = Self.freeze(bits)
+        self.portsIndexed = frozenCopy(bits)
         self.unindexed = slices
         self.maxLists = max(self.dstV4.maxDepth, self.dstV6.maxDepth) + max(self.srcV4.maxDepth, self.srcV6.maxDepth) + 2
         self.indexStatistics = stats
@@ -336,12 +336,12 @@ public final class RuleSet: @unchecked Sendable {
         self.defaultAction = defaultAction
         self.generation = Self.generations.add(1, ordering: .relaxed).newValue
         self.interfacePatterns = patterns
-        self.compiledRules = Self.freeze(compiledRules)
-        self.conditions = Self.freeze(conditions)
-        self.prefixes = Self.freeze(prefixes)
-        self.valueRanges = Self.freeze(valueRanges)
-        self.protocols = Self.freeze(protocols)
-        self.masks = Self.freeze(masks)
+        self.compiledRules = frozenCopy(compiledRules)
+        self.conditions = frozenCopy(conditions)
+        self.prefixes = frozenCopy(prefixes)
+        self.valueRanges = frozenCopy(valueRanges)
+        self.protocols = frozenCopy(protocols)
+        self.masks = frozenCopy(masks)
         self.bytePatterns = bytePatterns
         self.regexes = regexes
     }
@@ -354,13 +354,6 @@ public final class RuleSet: @unchecked Sendable {
                   UnsafeRawPointer(portsIndexed.baseAddress)] {
             b?.deallocate()
         }
-    }
-
-    /// A read-only copy of trivial values.
-    private static func freeze<T>(_ array: [T]) -> UnsafeBufferPointer<T> {
-        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
-        _ = buffer.initialize(from: array)
-        return UnsafeBufferPointer(rebasing: buffer[..<array.count])
     }
 
     /// Evaluation order inside a rule: flow-invariant before the rest,
