@@ -18,6 +18,35 @@ public enum RegexMatch: Equatable, Sendable {
     case limitExceeded
 }
 
+/// Compile options (the Perl / Suricata `pcre` flags).
+public struct RegexOptions: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// `i`
+    public static let caseless = RegexOptions(rawValue: PCRE2_CASELESS)
+    /// `m`: `^` and `$` match at newlines.
+    public static let multiline = RegexOptions(rawValue: PCRE2_MULTILINE)
+    /// `s`: `.` matches newlines.
+    public static let dotAll = RegexOptions(rawValue: PCRE2_DOTALL)
+    /// `x`: whitespace and `#` comments in the pattern are ignored.
+    public static let extended = RegexOptions(rawValue: PCRE2_EXTENDED)
+    /// `A`: the match must start at the start offset.
+    public static let anchored = RegexOptions(rawValue: PCRE2_ANCHORED)
+    /// `E`: `$` matches only at the very end.
+    public static let dollarEndOnly = RegexOptions(rawValue: PCRE2_DOLLAR_ENDONLY)
+    /// `G`: quantifiers are lazy unless followed by `?`.
+    public static let ungreedy = RegexOptions(rawValue: PCRE2_UNGREEDY)
+}
+
+/// The outcome of a search for where a pattern matches.
+public enum RegexSearch: Equatable, Sendable {
+    /// The first match ends at this offset of the subject.
+    case match(start: Int, end: Int)
+    case noMatch
+    case limitExceeded
+}
+
 /// A PCRE2 pattern compiled once (with the JIT when the CPU has one) and
 /// shared by every worker; matching needs a per-thread `RegexScratch`.
 ///
@@ -35,7 +64,11 @@ public final class CompiledRegex: @unchecked Sendable {
     /// Longest pattern accepted, in bytes.
     public static let maximumPatternLength = 8192
 
-    public init(_ pattern: String, caseless: Bool = false) throws(RegexError) {
+    public convenience init(_ pattern: String, caseless: Bool = false) throws(RegexError) {
+        try self.init(pattern, options: caseless ? .caseless : [])
+    }
+
+    public init(_ pattern: String, options: RegexOptions) throws(RegexError) {
         let bytes = Array(pattern.utf8)
         guard !bytes.isEmpty else { throw RegexError(message: "empty pattern", offset: 0) }
         guard bytes.count <= CompiledRegex.maximumPatternLength else {
@@ -43,7 +76,7 @@ public final class CompiledRegex: @unchecked Sendable {
         }
         var errorCode: Int32 = 0
         var errorOffset = 0
-        let options: UInt32 = caseless ? PCRE2_CASELESS : 0
+        let options = options.rawValue
         let compiled = bytes.withUnsafeBufferPointer {
             pcre2_compile_8($0.baseAddress, $0.count, options, &errorCode, &errorOffset, nil)
         }
@@ -65,6 +98,21 @@ public final class CompiledRegex: @unchecked Sendable {
         if rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL { return .noMatch }
         // Match, depth and heap limits, JIT stack exhaustion, and anything
         // else PCRE2 gives up on: abandoned, not a match.
+        return .limitExceeded
+    }
+
+    /// The first match in `subject` starting at or after `start` (lookbehind
+    /// may still see the bytes before it, as with pcre2_match's start offset).
+    public func firstMatch(_ subject: UnsafeRawBufferPointer, from start: Int = 0,
+                           scratch: RegexScratch) -> RegexSearch {
+        guard start <= subject.count else { return .noMatch }
+        let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(scratch.emptySubject)
+        let rc = pcre2_match_8(code, base, subject.count, start, 0, scratch.matchData, scratch.context)
+        if rc >= 0 {
+            let vector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+            return .match(start: Int(vector[0]), end: Int(vector[1]))
+        }
+        if rc == PCRE2_ERROR_NOMATCH || rc == PCRE2_ERROR_PARTIAL { return .noMatch }
         return .limitExceeded
     }
 
