@@ -32,7 +32,17 @@ extension InlineEngine {
             },
             ControlMethod("reload", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly([])
-                return try reloadReply(reloadRules())
+                // Rules, then signatures; each keeps its running snapshot on error.
+                guard case .object(var fields) = try reloadReply(reloadRules()) else { return .null }
+                switch reloadSignatures() {
+                case .success(let report):
+                    fields.append(("signatures", signatureSummary(report)))
+                case .failure(let error):
+                    throw ControlError(error)
+                case nil:
+                    break
+                }
+                return .object(fields)
             },
             ControlMethod("rules.list") { [self] r throws(ControlError) in
                 try r.allowOnly([])
@@ -260,6 +270,15 @@ extension InlineEngine {
         } catch {
             throw ControlError(.invalidParams, "params.rule: \(error)")
         }
+    }
+
+    func signatureSummary(_ r: SignatureLoad.Report) -> JSONValue {
+        .object([
+            ("active", .int(Int64(r.active))), ("seed", .int(Int64(r.seedSignatures))),
+            ("rules_seen", .int(Int64(r.rules.rulesSeen))), ("rules_loaded", .int(Int64(r.rules.loaded))),
+            ("rules_skipped", .int(Int64(r.rules.skipped + r.seedConflicts.count))),
+            ("not_compiled", .int(Int64(r.compileSkipped.count))), ("milliseconds", .double(r.milliseconds)),
+        ])
     }
 
     private func reloadReply(_ result: Result<RuleReload, ConfigError>) throws(ControlError) -> JSONValue {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Logging
 import SocfwCore
+import SocfwIDS
 import SocfwStore
 import SocfwWire
 import Synchronization
@@ -50,9 +51,15 @@ public final class InlineEngine: Sendable {
         var diversion: Diversion?
     }
 
-    public init(config: SocfwConfig, ruleSet: RuleSet, logger: Logger) {
+    /// IDS signatures in force (nil when `signatures.enabled` is false).
+    public let signatures: Snapshot<SignatureSet>?
+    private let signatureReport = Mutex<SignatureLoad.Report?>(nil)
+
+    public init(config: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad? = nil, logger: Logger) {
         self.config = config
         self.rules = RuleSnapshot(ruleSet)
+        self.signatures = signatures.map { Snapshot($0.set) }
+        self.signatureReport.withLock { $0 = signatures?.report }
         self.ruleHits = RuleHitTotals()
         self.ruleManager = RuleManager(rulesDirectory: config.rulesPath)
         self.events = EventQueue(capacity: 65536)
@@ -78,7 +85,8 @@ public final class InlineEngine: Sendable {
         do {
             for q in config.queues.first..<(config.queues.first + config.queues.count) {
                 bound.append(try QueueWorker(queue: q, config: config, rules: rules, ruleHits: ruleHits, events: events,
-                                           rejecter: rejecter))
+                                           rejecter: rejecter, signatures: signatures,
+                                           inspection: config.signatures.inspectionConfig))
             }
         } catch {
             bound.forEach { $0.stop() }
@@ -143,6 +151,31 @@ public final class InlineEngine: Sendable {
             return result
         }
     }
+
+    /// Reloads the signatures (SIGHUP, control socket `reload`): loaded and
+    /// compiled on the caller's thread, swapped in between batches. A seed
+    /// file with an error, an unreadable rules file or a prefilter that does
+    /// not compile leaves the running set in force; Suricata / Snort rules
+    /// with unsupported keywords are skipped and reported.
+    @discardableResult
+    public func reloadSignatures() -> Result<SignatureLoad.Report, ConfigError>? {
+        guard let signatures else { return nil }
+        return reloading.withLock { _ in
+            switch SignatureLoader.load(config.signatures) {
+            case .success(let loaded):
+                signatures.replace(loaded.set)
+                signatureReport.withLock { $0 = loaded.report }
+                logger.info("signatures reloaded \(loaded.report.summaryLine)")
+                return .success(loaded.report)
+            case .failure(let error):
+                logger.error("signatures reload refused, previous signatures stay in force: \(error)")
+                return .failure(error)
+            }
+        }
+    }
+
+    /// The load report of the signatures in force.
+    public var signatureLoadReport: SignatureLoad.Report? { signatureReport.withLock { $0 } }
 
     /// Rule management (control socket, API): `change` edits the managed
     /// rules file through `RuleManager` and returns the directory's new rules,
@@ -309,7 +342,17 @@ public final class InlineEngine: Sendable {
                             logger.warning("rule \(e.ruleName ?? "?") asks to quarantine \(e.packet.source), but quarantine is unavailable (see the start log)")
                         }
                     }
-                    if e.kind == .alert {
+                    if e.kind == .alert, let hit = e.signature {
+                        let eve = EveJSON.line(for: e)
+                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
+                        alertObserver?(entry)
+                        _ = alertWriter?.enqueue(.alert(AlertRecord(
+                            timestamp: e.timestampNanoseconds, source: "signature", severity: hit.info.priority,
+                            title: hit.info.message,
+                            message: "\(EveJSON.protoName(e.packet.l4Protocol)) \(e.packet.source):\(e.packet.sourcePort) -> \(e.packet.destination):\(e.packet.destinationPort)\(hit.blocked ? " blocked" : "")",
+                            signatureID: Int64(hit.info.sid), srcIP: "\(e.packet.source)", dstIP: "\(e.packet.destination)",
+                            eve: eve)))
+                    } else if e.kind == .alert {
                         let eve = EveJSON.line(for: e)
                         let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
                         alertObserver?(entry)
@@ -344,6 +387,9 @@ public final class InlineEngine: Sendable {
         let p = e.packet
         var s = "event=\(e.kind.rawValue) verdict=\(e.verdict.name)"
         if let name = e.ruleName { s += " rule=\(name)" }
+        if let hit = e.signature {
+            s += " sid=\(hit.info.sid) signature=\"\(hit.info.message)\" action=\(hit.blocked ? "blocked" : "allowed")"
+        }
         if let reason = e.reason { s += " reason=\(reason)" }
         s += " proto=\(EveJSON.protoName(p.l4Protocol))"
         if p.l4Parsed && (p.l4Protocol == 6 || p.l4Protocol == 17) {

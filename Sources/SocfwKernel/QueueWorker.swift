@@ -2,6 +2,7 @@ import CSocfwNetlink
 import Foundation
 import Logging
 import SocfwCore
+import SocfwIDS
 import SocfwWire
 import Synchronization
 
@@ -39,9 +40,13 @@ public final class QueueWorker: Sendable {
     // reported at start) and used only by the worker thread afterwards.
     private nonisolated(unsafe) let handle: OpaquePointer
     private let rejecter: BridgeRejecter?
+    /// IDS signatures in force (nil: payload inspection off).
+    private let signatures: Snapshot<SignatureSet>?
+    private let inspection: InspectionConfig
 
     public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, ruleHits: RuleHitTotals, events: EventQueue,
-                rejecter: BridgeRejecter?) throws(QueueError) {
+                rejecter: BridgeRejecter?, signatures: Snapshot<SignatureSet>? = nil,
+                inspection: InspectionConfig = InspectionConfig()) throws(QueueError) {
         var c = socfw_nfq_config()
         c.queue_num = UInt16(queue)
         c.max_length = UInt32(config.queues.maxLength)
@@ -63,6 +68,8 @@ public final class QueueWorker: Sendable {
         self.ruleHits = ruleHits
         self.events = events
         self.rejecter = rejecter
+        self.signatures = signatures
+        self.inspection = inspection
         self.stats = WorkerStats(queue: queue)
     }
 
@@ -111,6 +118,13 @@ public final class QueueWorker: Sendable {
         var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: config.malformedAction, conntrack: config.conntrack,
                                 connectionCapacity: config.conntrack.maxConnections / config.queues.count)
         pipeline.interfaceName = QueueWorker.interfaceName
+        let flowsPerQueue = config.conntrack.maxConnections / config.queues.count
+        var signatureGeneration: UInt64 = 0
+        if let signatures {
+            let (set, g) = signatures.load()
+            pipeline.installSignatures(set, config: inspection, flowCapacity: flowsPerQueue)
+            signatureGeneration = g
+        }
         var local = WorkerStats.Values()
         var netlinkErrors: UInt64 = 0
         // Rule hit counters are copied out at most once a second (10,000
@@ -127,6 +141,11 @@ public final class QueueWorker: Sendable {
             if n < 0 {
                 netlinkErrors &+= 1
                 continue
+            }
+            if let signatures, signatures.generation != signatureGeneration {
+                let (set, g) = signatures.load()
+                pipeline.installSignatures(set, config: inspection, flowCapacity: flowsPerQueue)
+                signatureGeneration = g
             }
             if rules.generation != generation {
                 (ruleSet, generation) = rules.load()

@@ -2,6 +2,7 @@
 //   swift run -c release socfw-bench pipeline [--packets N] [--rules N] [--rounds N]
 //   swift run -c release socfw-bench rules [--packets N] [--rounds N]
 //   swift run -c release socfw-bench conntrack [--flows N]
+//   swift run -c release socfw-bench ids [--connections N] [--rounds N]   (SOCFW_ET_RULES: ET Open directory)
 // Each benchmark prints human lines, then ONE JSON object as its last line.
 import Foundation
 import SocfwCapture
@@ -126,12 +127,17 @@ case "pipeline":
     }
 case "conntrack":
     benchConntrack()
+case "ids":
+    do { try benchIDS() } catch {
+        FileHandle.standardError.write(Data("socfw-bench: \(error)\n".utf8))
+        exit(1)
+    }
 case "rules":
     do { try benchRules() } catch {
         FileHandle.standardError.write(Data("socfw-bench: \(error)\n".utf8))
         exit(1)
     }
 default:
-    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n       socfw-bench conntrack [--flows N]\n       socfw-bench rules [--packets N] [--rounds N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: socfw-bench pipeline [--packets N] [--rules N] [--rounds N]\n       socfw-bench conntrack [--flows N]\n       socfw-bench rules [--packets N] [--rounds N]\n       socfw-bench ids [--connections N] [--rounds N]\n".utf8))
     exit(2)
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SocfwCapture
 import SocfwCore
+import SocfwIDS
 import SocfwKernel
 import SocfwStore
 
@@ -45,12 +46,26 @@ struct Socfwd: ParsableCommand {
     @Flag(name: .long, help: "Check the audit log's hash chain in the database and exit (0 intact, 1 broken).")
     var verifyAudit = false
 
+    @Option(name: .long, help: "Signature files or directories (.rules Suricata/Snort 3, .yaml seed format); repeatable, replaces the configuration's signatures.paths.")
+    var signatures: [String] = []
+
+    @Flag(name: .long, help: "Print the built-in default signatures (seed YAML format) and exit.")
+    var defaultSignatures = false
+
+    @Flag(name: .long, help: "With --check-config: print the signature load report as JSON.")
+    var json = false
+
     mutating func run() throws {
+        if defaultSignatures {
+            print(DefaultSignatures.yaml, terminator: "")
+            return
+        }
         let configuration: SocfwConfig
         let ruleSet: RuleSet
+        let signatureLoad: SignatureLoad?
         switch loadConfiguration() {
         case .success(let loaded):
-            (configuration, ruleSet) = loaded
+            (configuration, ruleSet, signatureLoad) = loaded
         case .failure(let error):
             FileHandle.standardError.write(Data("socfwd: configuration refused: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
@@ -72,7 +87,12 @@ struct Socfwd: ParsableCommand {
             }
             return
         }
+        if checkConfig && json {
+            print(signatureLoad?.report.json ?? "{\"enabled\":false}")
+            return
+        }
         if checkConfig {
+            if let report = signatureLoad?.report { print(report.text, terminator: "") }
             print("configuration OK: \(configuration.sourceFile): mode \(configuration.mode.rawValue), "
                 + "\(configuration.queues.count) queue(s) from \(configuration.queues.first), "
                 + "\(ruleSet.loadedCount) rule(s) (\(ruleSet.rules.count) enabled) from \(configuration.rulesPath), "
@@ -80,14 +100,14 @@ struct Socfwd: ParsableCommand {
             return
         }
         if let pcap {
-            try replay(pcap, configuration: configuration, ruleSet: ruleSet)
+            try replay(pcap, configuration: configuration, ruleSet: ruleSet, signatures: signatureLoad)
             return
         }
-        try runInline(configuration: configuration, ruleSet: ruleSet)
+        try runInline(configuration: configuration, ruleSet: ruleSet, signatures: signatureLoad)
     }
 
-    func loadConfiguration() -> Result<(SocfwConfig, RuleSet), ConfigError> {
-        Result { () throws(ConfigError) -> (SocfwConfig, RuleSet) in
+    func loadConfiguration() -> Result<(SocfwConfig, RuleSet, SignatureLoad?), ConfigError> {
+        Result { () throws(ConfigError) -> (SocfwConfig, RuleSet, SignatureLoad?) in
             var c: SocfwConfig
             if let path = config {
                 c = try SocfwConfig.load(file: path)
@@ -101,17 +121,23 @@ struct Socfwd: ParsableCommand {
             // With built-in defaults and no rules installed, only the default action applies.
             let implicitRules = rules == nil && config == nil && !FileManager.default.fileExists(atPath: c.rulesPath)
             let loaded = implicitRules ? [] : try RulesLoader.load(path: c.rulesPath)
-            return (c, RuleSet(rules: loaded, defaultAction: c.defaultAction))
+            if !signatures.isEmpty { c.signatures.paths = signatures }
+            let signatureLoad = c.signatures.enabled ? try SignatureLoader.load(c.signatures).get() : nil
+            return (c, RuleSet(rules: loaded, defaultAction: c.defaultAction), signatureLoad)
         }
     }
 
-    func replay(_ path: String, configuration: SocfwConfig, ruleSet: RuleSet) throws {
+    func replay(_ path: String, configuration: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad?) throws {
         do {
             let capture = try CaptureFile(path: path)
             let writer = try configuration.evePath.map { (p) throws(ConfigError) in try EveWriter(path: p) }
             var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: configuration.malformedAction,
                                     conntrack: configuration.conntrack,
                                     connectionCapacity: configuration.conntrack.maxConnections)
+            if let signatures {
+                pipeline.installSignatures(signatures.set, config: configuration.signatures.inspectionConfig,
+                                           flowCapacity: configuration.conntrack.maxConnections)
+            }
             let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: writer)
             print(summary.json)
         } catch let error as CaptureError {
@@ -123,7 +149,7 @@ struct Socfwd: ParsableCommand {
         }
     }
 
-    func runInline(configuration: SocfwConfig, ruleSet: RuleSet) throws {
+    func runInline(configuration: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad?) throws {
         let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -131,7 +157,17 @@ struct Socfwd: ParsableCommand {
             return h
         }
         let logger = Logger(label: "socfwd")
-        let engine = InlineEngine(config: configuration, ruleSet: ruleSet, logger: logger)
+        let engine = InlineEngine(config: configuration, ruleSet: ruleSet, signatures: signatures, logger: logger)
+        if let report = signatures?.report {
+            logger.info("signatures \(report.summaryLine)")
+            let top = report.skippedByKeyword.sorted { $0.value > $1.value }.prefix(10)
+            if !top.isEmpty {
+                let list = top.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                logger.info("signatures skipped per keyword (top 10; socfwd --check-config lists all): \(list)")
+            }
+        } else {
+            logger.info("signatures disabled (signatures.enabled: false)")
+        }
         // Quarantine: the database is the source of truth, the kernel's sets
         // enforce it; the table is created with the active elements in it.
         var store: SocfwStore? = nil
@@ -231,6 +267,7 @@ struct Socfwd: ParsableCommand {
             source.setEventHandler {
                 if sig == SIGHUP {
                     engine.reloadRules()
+                    engine.reloadSignatures()
                 } else if sig == SIGUSR1 {
                     // Operators' view of the tracked connections (the control
                     // socket will serve the same snapshot).

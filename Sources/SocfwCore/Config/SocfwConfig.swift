@@ -84,6 +84,7 @@ public struct SocfwConfig: Equatable, Sendable {
     public var sourceFile: String = "<defaults>"
     public var control = ControlConfig()
     public var quarantine = QuarantineConfig()
+    public var signatures = SignatureConfig()
 
     public init() {}
 
@@ -103,7 +104,7 @@ public struct SocfwConfig: Equatable, Sendable {
         c.sourceFile = root.file
         let top = try root.mapping(allowed: [
             "mode", "queues", "marks", "nftables", "conntrack", "rules", "default_action", "malformed_action", "eve", "log_level",
-            "control", "quarantine",
+            "control", "quarantine", "signatures",
         ])
         if let n = top["mode"] { c.mode = try n.oneOf(DeploymentMode.self, what: "mode") }
         if let n = top["queues"] {
@@ -164,6 +165,7 @@ public struct SocfwConfig: Equatable, Sendable {
         if let n = top["eve"] { c.evePath = n.isNull ? nil : c.resolve(try n.string()) }
         if let n = top["log_level"] { c.logLevel = try n.oneOf(LogLevel.self, what: "log level") }
         if let n = top["quarantine"] { c.quarantine = try QuarantineConfig.parse(n, resolve: c.resolve) }
+        if let n = top["signatures"] { c.signatures = try SignatureConfig.parse(n, resolve: c.resolve) }
         if let n = top["control"] {
             let m = try n.mapping(allowed: ["socket", "group", "admin_group", "max_clients"])
             if let v = m["socket"] { c.control.socket = v.isNull ? nil : c.resolve(try v.string()) }

@@ -1,4 +1,5 @@
 import Foundation
+import SocfwIDS
 import SocfwWire
 
 /// Formats events as Suricata EVE JSON lines (same field names, so Filebeat's
@@ -11,6 +12,7 @@ import SocfwWire
 public enum EveJSON {
     public static func line(for event: Event) -> String {
         if event.kind == .flow, let c = event.connection { return flowLine(c, reason: event.endReason ?? .timeout) }
+        if let hit = event.signature { return signatureLine(event, hit) }
         let p = event.packet
         var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\""
         s += ",\"flow_id\":\(event.flowID)"
@@ -50,6 +52,59 @@ public enum EveJSON {
             s += ",\"alert\":{\"action\":\"\(blocked ? "blocked" : "allowed")\",\"gid\":1,\"signature_id\":\(id)"
             s += ",\"rev\":1,\"signature\":\"\(escape(name))\",\"category\":\"\(category)\",\"severity\":\(severity)}"
         }
+        s += "}"
+        return s
+    }
+
+    /// A signature alert as Suricata writes it: `event_type: alert`,
+    /// `alert.action` blocked/allowed, `app_proto` and the `http` object for
+    /// alerts raised on an HTTP transaction.
+    static func signatureLine(_ event: Event, _ hit: SignatureHit) -> String {
+        let p = event.packet
+        var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\",\"flow_id\":\(event.flowID)"
+        s += ",\"event_type\":\"alert\",\"src_ip\":\"\(p.source)\""
+        if hasPorts(p) { s += ",\"src_port\":\(p.sourcePort)" }
+        s += ",\"dest_ip\":\"\(p.destination)\""
+        if hasPorts(p) { s += ",\"dest_port\":\(p.destinationPort)" }
+        s += ",\"proto\":\"\(protoName(p.l4Protocol))\""
+        if p.l4Parsed && (p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6) {
+            s += ",\"icmp_type\":\(p.icmpType),\"icmp_code\":\(p.icmpCode)"
+        }
+        if let a = hit.appProto { s += ",\"app_proto\":\"\(escape(a))\"" }
+        let i = hit.info
+        s += ",\"alert\":{\"action\":\"\(hit.blocked ? "blocked" : "allowed")\",\"gid\":\(i.gid)"
+        s += ",\"signature_id\":\(i.sid),\"rev\":\(i.rev),\"signature\":\"\(escape(i.message))\""
+        s += ",\"category\":\"\(escape(i.category ?? i.classtype ?? ""))\""
+        s += ",\"severity\":\(i.priority)"
+        if let c = i.confidence { s += ",\"confidence\":\(c)" }
+        if !i.metadata.isEmpty {
+            // Suricata groups `metadata` pairs by key: {"key": ["value", ...]}.
+            var groups: [(String, [String])] = []
+            for entry in i.metadata {
+                let parts = entry.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                if let k = groups.firstIndex(where: { $0.0 == parts[0] }) { groups[k].1.append(parts[1]) }
+                else { groups.append((parts[0], [parts[1]])) }
+            }
+            if !groups.isEmpty {
+                s += ",\"metadata\":{" + groups.map { k, v in
+                    "\"\(escape(k))\":[" + v.map { "\"\(escape($0))\"" }.joined(separator: ",") + "]"
+                }.joined(separator: ",") + "}"
+            }
+        }
+        s += "}"
+        if let h = hit.http {
+            s += ",\"http\":{"
+            var fields: [String] = []
+            if let host = h.hostname { fields.append("\"hostname\":\"\(escape(host))\"") }
+            fields.append("\"url\":\"\(escape(h.url))\"")
+            if let ua = h.userAgent { fields.append("\"http_user_agent\":\"\(escape(ua))\"") }
+            fields.append("\"http_method\":\"\(escape(h.method))\"")
+            fields.append("\"protocol\":\"\(escape(h.protocolVersion))\"")
+            if let n = h.contentLength { fields.append("\"length\":\(n)") }
+            s += fields.joined(separator: ",") + "}"
+        }
+        if let state = event.flowState { s += ",\"flow\":{\"state\":\"\(state.name)\"}" }
         s += "}"
         return s
     }

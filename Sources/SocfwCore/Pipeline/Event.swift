@@ -1,3 +1,4 @@
+import SocfwIDS
 import SocfwWire
 
 /// Something the engine reports about a packet: a LOG or ALERT rule that
@@ -31,6 +32,9 @@ public struct Event: Sendable {
     /// For `.flow` events: the flow that ended and why.
     public var connection: Connection?
     public var endReason: FlowEndReason?
+    /// The signature behind an IDS alert (kind `.alert`; `blocked` when it
+    /// dropped or rejected the packet).
+    public var signature: SignatureHit?
 
     public init(kind: Kind, timestampNanoseconds: Int64, packet: PacketSummary, verdict: Verdict,
                 ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil,
@@ -48,7 +52,19 @@ public struct Event: Sendable {
 
     /// A flow id that is the same for both directions of a connection, as
     /// EVE's `flow_id` is. Kept below 2^53 so JSON readers keep it exact.
-    public var flowID: UInt64 { connection?.flowID ?? FlowKey(packet).hash & ((1 << 51) - 1) }
+    public var flowID: UInt64 { connection?.flowID ?? trackedFlowID ?? FlowKey(packet).hash & ((1 << 51) - 1) }
+    /// The tracker's id of the packet's flow, when known.
+    public var trackedFlowID: UInt64?
+
+    /// An IDS signature matched the packet.
+    public static func signatureAlert(_ hit: SignatureHit, packet: PacketSummary, timestampNanoseconds: Int64,
+                                      verdict: Verdict, flowState: ConnectionState?, flowID: UInt64?) -> Event {
+        var e = Event(kind: .alert, timestampNanoseconds: timestampNanoseconds, packet: packet, verdict: verdict,
+                      flowState: flowState)
+        e.signature = hit
+        e.trackedFlowID = flowID
+        return e
+    }
 
     /// The EVE `flow` record of a flow that ended.
     public static func flowEnded(_ c: Connection, reason: FlowEndReason) -> Event {

@@ -1,5 +1,6 @@
 import Foundation
 import SocfwCapture
+import SocfwIDS
 
 /// The JSON summary `socfwd --pcap FILE` prints.
 public struct ReplaySummary: Sendable {
@@ -11,6 +12,23 @@ public struct ReplaySummary: Sendable {
     public var conntrack: ConntrackCounters?
     /// Rules that matched at least once, with their hits, in rule order.
     public var ruleHits: [(rule: Rule, hits: RuleHit)] = []
+    /// Signatures that matched, with their match counts, in set order (nil: no inspector).
+    public var signatureHits: [(info: SignatureInfo, matches: UInt64)]? = nil
+    public var inspector: InspectorCounters? = nil
+    public var stream: StreamCounters? = nil
+
+    var signaturesJSON: String {
+        guard let hits = signatureHits, let c = inspector else { return "" }
+        let list = hits.map {
+            "{\"sid\":\($0.info.sid),\"gid\":\($0.info.gid),\"rev\":\($0.info.rev),\"signature\":\"\(EveJSON.escape($0.info.message))\""
+                + ",\"action\":\"\($0.info.action.rawValue)\",\"matches\":\($0.matches)}"
+        }.joined(separator: ",")
+        return ",\"signatures\":{\"alerts\":\(c.alerts),\"matches\":\(c.matches),\"drops\":\(c.drops),\"rejects\":\(c.rejects)"
+            + ",\"blocked_flow_packets\":\(c.blockedFlowPackets),\"candidates\":\(c.candidates)"
+            + ",\"stream_chunks\":\(c.streamChunks),\"http_requests\":\(c.httpRequests)"
+            + ",\"regex_limit_hits\":\(c.regexLimitHits),\"threshold_suppressed\":\(c.thresholdSuppressed)"
+            + ",\"hits\":[\(list)]}"
+    }
 
     var flowsJSON: String {
         guard let c = conntrack else { return "" }
@@ -38,7 +56,7 @@ public struct ReplaySummary: Sendable {
             + ",\"bytes\":\(counters.bytes),\"non_ip\":\(counters.nonIP)"
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
-            + flowsJSON + rulesJSON
+            + flowsJSON + rulesJSON + signaturesJSON
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -81,7 +99,15 @@ public enum OfflineReplay {
         let hits = pipeline.ruleSet.rules.indices.compactMap { i -> (rule: Rule, hits: RuleHit)? in
             rules[i].packets > 0 ? (rule: pipeline.ruleSet.rules[i], hits: rules[i]) : nil
         }
-        return ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
-                             conntrack: conntrack, ruleHits: hits)
+        var summary = ReplaySummary(file: name, counters: pipeline.counters, records: records, seconds: seconds,
+                                    conntrack: conntrack, ruleHits: hits)
+        if let inspector = pipeline.inspector {
+            summary.signatureHits = inspector.hitsPerSignature.enumerated().compactMap { i, n in
+                n > 0 ? (info: inspector.set.info(i), matches: n) : nil
+            }
+            summary.inspector = inspector.counters
+            summary.stream = inspector.streamCounters
+        }
+        return summary
     }
 }

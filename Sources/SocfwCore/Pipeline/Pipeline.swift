@@ -1,3 +1,4 @@
+import SocfwIDS
 import SocfwWire
 
 /// Per-pipeline counters. Plain integers: a pipeline belongs to one thread;
@@ -21,6 +22,10 @@ public struct PipelineCounters: Equatable, Sendable {
     public var ruleCacheHits: UInt64 = 0
     /// `matches` attempts abandoned at the regular-expression limits.
     public var regexLimitHits: UInt64 = 0
+    /// Signature alerts (including those that blocked).
+    public var signatureAlerts: UInt64 = 0
+    /// Packets dropped or rejected by a signature, or in a flow one blocked.
+    public var signatureBlocked: UInt64 = 0
 
     public init() {}
 
@@ -40,6 +45,8 @@ public struct PipelineCounters: Equatable, Sendable {
         r.bypassVerdicts &+= b.bypassVerdicts
         r.ruleCacheHits &+= b.ruleCacheHits
         r.regexLimitHits &+= b.regexLimitHits
+        r.signatureAlerts &+= b.signatureAlerts
+        r.signatureBlocked &+= b.signatureBlocked
         return r
     }
 }
@@ -56,6 +63,8 @@ public struct PacketResult: Sendable {
     public var flow: TrackResult?
     /// Accept with the BYPASS mark: the rest of the flow stays in the kernel.
     public var bypass: Bool = false
+    /// A signature decided the verdict (ruleIndex is then -1).
+    public var signatureVerdict: Bool = false
 }
 
 /// The packet path shared by inline and offline mode: parse → rules → verdict
@@ -76,6 +85,8 @@ public struct Pipeline {
     /// then `untracked`).
     public private(set) var tracker: ConnectionTracker?
     let invalidVerdict: Verdict?
+    /// Payload inspection (IDS signatures); nil: none.
+    public private(set) var inspector: SignatureInspector?
 
     public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
                 connectionCapacity: Int = 0) {
@@ -129,6 +140,17 @@ public struct Pipeline {
         interfaceMasks.removeAll(keepingCapacity: true)
         if tracker != nil { tracker!.clearRuleCaches() }
         return old
+    }
+
+    /// Installs a signature set (between batches): the first one creates the
+    /// inspector, later ones replace its set. Returns the replaced set's
+    /// per-signature hit counts.
+    @discardableResult
+    public mutating func installSignatures(_ set: SignatureSet, config: InspectionConfig,
+                                           flowCapacity: Int) -> [UInt64] {
+        if let inspector { return inspector.replace(set) }
+        inspector = SignatureInspector(set: set, config: config, flowCapacity: flowCapacity)
+        return []
     }
 
     /// The interface mask of `ruleSet` for an interface index (0: unknown).
@@ -198,8 +220,37 @@ public struct Pipeline {
                 return PacketResult(verdict: verdict, summary: summary, ruleIndex: -1, malformed: false, flow: t)
             }
         }
-        let rules = ruleSet
         var eventCount: UInt64 = 0
+        if let inspector {
+            let inspectionFlow = flow.flatMap { t in
+                t.index >= 0 ? InspectionFlow(slot: t.index, flowID: t.flowID, created: t.created,
+                                              toServer: t.direction == .original, established: t.state == .established)
+                    : nil
+            }
+            var alerts: UInt64 = 0
+            let v = inspector.inspect(summary, bytes: bytes, flow: inspectionFlow, now: timestampNanoseconds) { hit in
+                alerts &+= 1
+                let verdict: Verdict = hit.blocked ? (hit.info.action == .reject ? .reject : .drop) : .accept
+                emit(Event.signatureAlert(hit, packet: summary, timestampNanoseconds: timestampNanoseconds,
+                                          verdict: verdict, flowState: context.state, flowID: flow?.flowID))
+            }
+            eventCount &+= alerts
+            counters.signatureAlerts &+= alerts
+            if let action = v.action, action == .drop || action == .reject {
+                let verdict: Verdict = action == .drop ? .drop : .reject
+                counters.signatureBlocked &+= 1
+                counters.count(verdict)
+                counters.events &+= eventCount
+                if let t = flow, tracker != nil {
+                    tracker!.discardNew(t)
+                    if t.bypass { tracker!.cancelBypass(t) }
+                }
+                var result = PacketResult(verdict: verdict, summary: summary, ruleIndex: -1, malformed: false, flow: flow)
+                result.signatureVerdict = true
+                return result
+            }
+        }
+        let rules = ruleSet
         let packetBytes = wireLength ?? bytes.count
         let decision: RuleDecision
         if let t = flow, let cached = tracker!.cachedRule(t) {

@@ -1,0 +1,78 @@
+import Foundation
+import SocfwCore
+import SocfwIDS
+import Testing
+
+/// The built-in seed set: every signature catches its example payloads,
+/// sent as real HTTP requests over a tracked TCP connection, and lets its
+/// look-alike benign payloads (and ordinary traffic) through.
+@Suite struct DefaultSignatureTests {
+    static let seeds = try! SeedSignatureLoader.parse(yaml: DefaultSignatures.yaml, file: DefaultSignatures.file)
+    static let set = try! SignatureSet(specs: seeds.flatMap(\.specs))
+
+    /// Sends `request` on a fresh connection; returns the sids that alerted and the request's verdicts.
+    static func replay(_ request: [UInt8], segmentSize: Int = 1400) -> (sids: Set<UInt32>, verdicts: [Verdict]) {
+        var pipeline = TCPFlowFixture.pipeline(set)
+        var flow = TCPFlowFixture()
+        var sids = Set<UInt32>()
+        let emit: (Event) -> Void = { e in if let hit = e.signature { sids.insert(hit.info.sid) } }
+        _ = flow.open(&pipeline, emit: emit)
+        let verdicts = flow.send(request, segmentSize: segmentSize, &pipeline, emit: emit)
+        return (sids, verdicts)
+    }
+
+    @Test func theDefaultSetLoadsAndCoversEveryAttackClass() {
+        #expect(Self.set.skipped.isEmpty, "\(Self.set.skipped)")
+        let names = Self.seeds.map { $0.specs[0].message.lowercased() }
+        for attack in ["sql injection", "xss", "directory traversal", "command injection", "log4shell", "shellshock"] {
+            #expect(names.contains { $0.contains(attack) }, "no default signature for \(attack)")
+        }
+        #expect(Self.seeds.allSatisfy { !$0.examples.isEmpty && !$0.benign.isEmpty })
+        // Every one has a prefilter literal: ordinary requests run no regular expression.
+        #expect(Self.set.alwaysEvaluated == 0)
+    }
+
+    @Test(arguments: seeds.flatMap { seed in seed.examples.map { (seed.specs[0].sid, seed.field, $0) } })
+    func everyExampleIsCaughtAndBlocked(sid: UInt32, field: SignatureBuffer, payload: [UInt8]) {
+        let request = HTTPRequests.carrying(payload, in: field)
+        let r = Self.replay(request)
+        #expect(r.sids.contains(sid), "sid \(sid) missed \(String(decoding: payload, as: UTF8.self))")
+        #expect(r.verdicts.last == .drop, "sid \(sid) did not drop \(String(decoding: payload, as: UTF8.self))")
+    }
+
+    @Test(arguments: seeds.flatMap { seed in seed.benign.map { (seed.specs[0].sid, seed.field, $0) } })
+    func benignLookAlikesRaiseNoAlert(sid: UInt32, field: SignatureBuffer, payload: [UInt8]) {
+        let r = Self.replay(HTTPRequests.carrying(payload, in: field))
+        #expect(r.sids.isEmpty, "benign payload for \(sid) raised \(r.sids): \(String(decoding: payload, as: UTF8.self))")
+        #expect(r.verdicts.allSatisfy { $0 == .accept })
+    }
+
+    /// Ordinary browser, API and form traffic.
+    static let ordinaryRequests: [[UInt8]] = [
+        HTTPRequests.get("/"),
+        HTTPRequests.get("/index.html?utm_source=newsletter&utm_medium=email"),
+        HTTPRequests.get("/search?q=select+a+union+rep&page=2"),
+        HTTPRequests.get("/api/v2/users/42/orders?sort=-created_at&limit=50"),
+        HTTPRequests.get("/static/js/app.3f9a1c.js", headers: "Referer: https://shop.example/cart\r\nCookie: session=ab12; theme=dark\r\n"),
+        HTTPRequests.get("/wiki/Shell_(computing)", headers: "Accept-Language: en-GB,en;q=0.9\r\n"),
+        HTTPRequests.post("/login", body: Array("username=alice&password=correct+horse+battery+staple".utf8)),
+        HTTPRequests.post("/api/comments", body: Array("{\"text\":\"Great post; I'd select this one. Cat & dog lovers unite!\"}".utf8),
+                          contentType: "application/json"),
+        HTTPRequests.post("/upload", body: [UInt8](repeating: 0x41, count: 5000)),
+    ]
+
+    @Test(arguments: ordinaryRequests)
+    func ordinaryTrafficPasses(request: [UInt8]) {
+        let r = Self.replay(request)
+        #expect(r.sids.isEmpty, "\(String(decoding: request.prefix(80), as: UTF8.self)) raised \(r.sids)")
+    }
+
+    @Test func anAttackSplitAcrossTwoSegmentsIsStillCaught() {
+        let request = HTTPRequests.get("/item.php?id=1%20UNION%20SELECT%20password%20FROM%20users")
+        // Cut inside "UNION".
+        let cut = request.firstIndex(of: UInt8(ascii: "N"))! + 2
+        let r = Self.replay(request, segmentSize: cut)
+        #expect(r.sids.contains(9_000_001))
+        #expect(r.verdicts.count >= 2 && r.verdicts.last == .drop && r.verdicts.first == .accept)
+    }
+}
