@@ -82,11 +82,14 @@ public final class InlineEngine: Sendable {
         // Queues are bound before the queue rule exists, so a fail-closed
         // ruleset never has a moment with a rule and nobody to answer it.
         var bound: [QueueWorker] = []
+        // The stream memcap is for socfwd as a whole, like max_connections: each worker gets a share.
+        var inspection = config.signatures.inspectionConfig
+        inspection.stream.memcapBytes = max(1 << 20, inspection.stream.memcapBytes / config.queues.count)
         do {
             for q in config.queues.first..<(config.queues.first + config.queues.count) {
                 bound.append(try QueueWorker(queue: q, config: config, rules: rules, ruleHits: ruleHits, events: events,
                                            rejecter: rejecter, signatures: signatures,
-                                           inspection: config.signatures.inspectionConfig))
+                                           inspection: inspection))
             }
         } catch {
             bound.forEach { $0.stop() }

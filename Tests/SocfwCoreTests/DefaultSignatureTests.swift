@@ -76,3 +76,19 @@ import Testing
         #expect(r.verdicts.count >= 2 && r.verdicts.last == .drop && r.verdicts.first == .accept)
     }
 }
+
+@Suite struct InspectorFlowLifetimeTests {
+    @Test func streamStateIsFreedWhenTheTrackerEndsTheFlow() throws {
+        var spec = SignatureSpec(action: .alert, proto: .tcp, sid: 1, message: "stream", origin: SignatureOrigin(file: "t", line: 1))
+        spec.steps = [.content(ContentMatch(bytes: Array("never-present".utf8)))]
+        var pipeline = TCPFlowFixture.pipeline(try SignatureSet(specs: [spec]))
+        var flow = TCPFlowFixture()
+        _ = flow.open(&pipeline)
+        _ = flow.send(Array(repeating: 0x61, count: 3000), &pipeline)
+        #expect(pipeline.inspector!.streamCounters.activeBuffers == 1)
+        // Long after every timeout: the flow expires and its buffer goes with it.
+        pipeline.expireFlows(now: flow.now + 10 * 86_400 * 1_000_000_000, budget: 10_000) { _ in }
+        #expect(pipeline.tracker!.counters.active == 0)
+        #expect(pipeline.inspector!.streamCounters.activeBuffers == 0)
+    }
+}

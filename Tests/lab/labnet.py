@@ -2,7 +2,7 @@
 """Traffic helpers for the socfw lab, run inside a lab namespace with `ip netns exec`.
 
     labnet.py serve [--tcp 80,8080,...] [--udp 5300,...]
-        Dual-stack (IPv4 + IPv6) listeners: TCP ports answer HTTP GET/HEAD with
+        Dual-stack (IPv4 + IPv6) listeners: TCP ports answer HTTP GET/HEAD/POST with
         200 and anything else with one line; UDP ports echo. Prints `ready` once
         every port is bound; runs until SIGTERM/SIGINT or --max-seconds.
 
@@ -55,7 +55,7 @@ def handle_tcp(conn, port):
                 data += chunk
         except socket.timeout:
             pass
-        if data.startswith((b"GET ", b"HEAD ")):
+        if data.startswith((b"GET ", b"HEAD ", b"POST ")):
             body = b"socfw-lab http %d\n" % port
             head = (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
                     b"Connection: close\r\n\r\n" % len(body))

@@ -137,7 +137,7 @@ public enum EveJSON {
         s += ",\"flow\":{\"pkts_toserver\":\(c.packetsOriginal),\"pkts_toclient\":\(c.packetsReply)"
         s += ",\"bytes_toserver\":\(c.bytesOriginal),\"bytes_toclient\":\(c.bytesReply)"
         s += ",\"start\":\"\(timestamp(c.firstSeenNanoseconds))\",\"end\":\"\(timestamp(c.lastSeenNanoseconds))\""
-        s += ",\"age\":\(age),\"state\":\"\(state)\",\"reason\":\"\(reason.rawValue)\",\"alerted\":false}"
+        s += ",\"age\":\(age),\"state\":\"\(state)\",\"reason\":\"\(reason.rawValue)\",\"alerted\":\(c.alerted)}"
         if c.protocolNumber == IPProtocolNumber.tcp {
             s += ",\"tcp\":{\"state\":\"\(c.tcp.state.name.lowercased())\"}"
         }

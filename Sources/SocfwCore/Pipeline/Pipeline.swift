@@ -110,6 +110,15 @@ public struct Pipeline {
             counters.events &+= 1
             emit(Event.flowEnded(c, reason: reason))
         }
+        releaseEndedSlots()
+    }
+
+    /// Frees the inspector's state of flows the tracker ended.
+    @inline(__always)
+    mutating func releaseEndedSlots() {
+        guard tracker != nil, !tracker!.endedSlots.isEmpty else { return }
+        if let inspector { for slot in tracker!.endedSlots { inspector.release(slot: slot) } }
+        tracker!.endedSlots.removeAll(keepingCapacity: true)
     }
 
     /// Ends every tracked flow (shutdown, end of capture).
@@ -119,6 +128,7 @@ public struct Pipeline {
             counters.events &+= 1
             emit(Event.flowEnded(c, reason: reason))
         }
+        releaseEndedSlots()
     }
 
     /// The kernel destroyed the conntrack entry of a (bypassed) flow.
@@ -128,6 +138,7 @@ public struct Pipeline {
             counters.events &+= 1
             emit(Event.flowEnded(c, reason: reason))
         }
+        releaseEndedSlots()
     }
 
     /// Installs a new rule snapshot (between batches). Returns the counters
@@ -150,6 +161,9 @@ public struct Pipeline {
                                            flowCapacity: Int) -> [UInt64] {
         if let inspector { return inspector.replace(set) }
         inspector = SignatureInspector(set: set, config: config, flowCapacity: flowCapacity)
+        // The inspector keeps per-slot state (stream buffers, HTTP parser):
+        // freed when the tracker ends the slot's flow.
+        if tracker != nil { tracker!.recordsEndedSlots = true }
         return []
     }
 
@@ -210,6 +224,7 @@ public struct Pipeline {
                 emit(Event.flowEnded(c, reason: reason))
             }
             counters.events &+= ended
+            if ended != 0 { releaseEndedSlots() }
             flow = t
             context = FlowContext(state: t.state, direction: t.direction)
             if t.state == .invalid, let verdict = invalidVerdict {
@@ -236,6 +251,7 @@ public struct Pipeline {
             }
             eventCount &+= alerts
             counters.signatureAlerts &+= alerts
+            if alerts != 0, let t = flow, tracker != nil { tracker!.markAlerted(t) }
             if let action = v.action, action == .drop || action == .reject {
                 let verdict: Verdict = action == .drop ? .drop : .reject
                 counters.signatureBlocked &+= 1
@@ -269,6 +285,7 @@ public struct Pipeline {
             for index in scratch.nonTerminal {
                 let rule = rules.rules[Int(index)]
                 ruleCounters.count(Int(index), bytes: packetBytes, now: timestampNanoseconds)
+                if rule.action == .alert, let t = flow, tracker != nil { tracker!.markAlerted(t) }
                 eventCount &+= 1
                 emit(Event(kind: rule.action == .alert ? .alert : .log, timestampNanoseconds: timestampNanoseconds,
                            packet: summary, verdict: .accept, ruleID: rule.id, ruleName: rule.name,

@@ -188,6 +188,8 @@ extension SignatureConfig {
         c.stream.outOfOrderBytes = streamOutOfOrderBytes
         c.stream.memcapBytes = streamMemcapBytes
         c.http.bodyInspectBytes = httpBodyInspectBytes
+        // What an idle HTTP flow keeps between requests (grows on demand).
+        c.http.retainedBytes = 4096
         return c
     }
 }

@@ -94,6 +94,7 @@ public struct Connection: FlowTableEntry, Sendable {
     static let flagSeenReply: UInt8 = 4
     static let flagBypassed: UInt8 = 8
     static let flagAssured: UInt8 = 16
+    static let flagAlerted: UInt8 = 32
 
     public init(key: FlowKey, originalIsLow: Bool, tcp: TCPTracker, timeoutSeconds: Int, now: Int64) {
         lowHigh = key.lowAddress.high; lowLow = key.lowAddress.low
@@ -161,6 +162,12 @@ public struct Connection: FlowTableEntry, Sendable {
     public var assured: Bool {
         get { flags & Connection.flagAssured != 0 }
         set { flags = newValue ? flags | Connection.flagAssured : flags & ~Connection.flagAssured }
+    }
+
+    /// A signature alerted on this flow (EVE flow record `alerted`).
+    public var alerted: Bool {
+        get { flags & Connection.flagAlerted != 0 }
+        set { flags = newValue ? flags | Connection.flagAlerted : flags & ~Connection.flagAlerted }
     }
 
     public var expiresAtNanoseconds: Int64 { lastSeenNanoseconds + Int64(timeoutSeconds) * 1_000_000_000 }

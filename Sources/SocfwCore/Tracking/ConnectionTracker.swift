@@ -77,6 +77,11 @@ public struct ConnectionTracker {
     public let config: ConntrackConfig
     public private(set) var table: FlowTable<Connection>
     public private(set) var counters = ConntrackCounters()
+    /// When set, the slots of flows that end are collected in `endedSlots`
+    /// (for per-slot state kept outside the table, e.g. the IDS's).
+    public var recordsEndedSlots = false
+    /// Slots of ended flows since the owner last emptied the list.
+    public var endedSlots: [Int32] = []
 
     public init(config: ConntrackConfig, capacity: Int) {
         self.config = config
@@ -165,6 +170,7 @@ public struct ConnectionTracker {
             }
             if shortened { table.reschedule(index) }
             if reopen {
+                if recordsEndedSlots { endedSlots.append(index) }
                 onEnd(table.remove(index), .reused)
                 counters.closed &+= 1
                 return create(p, key: key, hash: hash, packet: packet, now: now, onEnd: onEnd)
@@ -211,6 +217,8 @@ public struct ConnectionTracker {
         c.packetsOriginal = 1
         c.bytesOriginal = UInt64(p.ipLength)
         let index: Int32
+        // An evicted flow's slot is the one the new flow takes (the most
+        // recently freed): side state is reset by `created`, not listed.
         switch table.insert(c, now: now, onEvict: { onEnd($0, .evicted) }) {
         case .inserted(let i):
             index = i
@@ -266,6 +274,12 @@ public struct ConnectionTracker {
     }
 
     /// Keeps a flow-invariant rules decision for the flow's direction.
+    /// Marks the flow as having raised an alert (its EVE flow record says so).
+    public mutating func markAlerted(_ result: TrackResult) {
+        guard result.index >= 0 else { return }
+        table.withEntry(result.index) { $0.alerted = true }
+    }
+
     public mutating func cacheRule(_ result: TrackResult, ruleIndex: Int) {
         guard result.index >= 0, result.state != .related, result.state != .invalid else { return }
         table.withEntry(result.index) { $0.cacheRule(result.direction, ruleIndex) }
@@ -288,7 +302,10 @@ public struct ConnectionTracker {
     public mutating func expire(now: Int64, budget: Int, onEnd: (Connection, FlowEndReason) -> Void) {
         var closed: UInt64 = 0
         var expired: UInt64 = 0
-        _ = table.expire(now: now, budget: budget) { c in
+        let record = recordsEndedSlots
+        var ended: [Int32] = []
+        _ = table.expire(now: now, budget: budget) { (slot: Int32, c: Connection) in
+            if record { ended.append(slot) }
             if c.protocolNumber == IPProtocolNumber.tcp && (c.tcp.state == .timeWait || c.tcp.state == .closed) {
                 closed &+= 1
             } else {
@@ -296,6 +313,7 @@ public struct ConnectionTracker {
             }
             onEnd(c, .timeout)
         }
+        if !ended.isEmpty { endedSlots += ended }
         counters.closed &+= closed
         counters.expired &+= expired
         counters.active = table.count
@@ -306,6 +324,7 @@ public struct ConnectionTracker {
     public mutating func kernelDestroyed(_ key: FlowKey, onEnd: (Connection, FlowEndReason) -> Void) {
         guard let index = table.find(key, hash: key.hash), table[index].bypassed else { return }
         let c = table.remove(index)
+        if recordsEndedSlots { endedSlots.append(index) }
         counters.closed &+= 1
         counters.active = table.count
         onEnd(c, .bypassEnded)
@@ -316,6 +335,7 @@ public struct ConnectionTracker {
         var indices: [Int32] = []
         table.forEach { index, _ in indices.append(index) }
         for index in indices { onEnd(table.remove(index), .shutdown) }
+        if recordsEndedSlots { endedSlots += indices }
         counters.active = table.count
     }
 

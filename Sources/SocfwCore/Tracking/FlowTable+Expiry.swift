@@ -25,6 +25,13 @@ extension FlowTable {
     @inlinable
     @discardableResult
     public mutating func expire(now: Int64, budget: Int, onExpire: (Entry) -> Void) -> Int {
+        expire(now: now, budget: budget, onExpireAt: { onExpire($1) })
+    }
+
+    /// `expire`, also telling the slot each entry had (for side tables).
+    @inlinable
+    @discardableResult
+    public mutating func expire(now: Int64, budget: Int, onExpireAt: (Int32, Entry) -> Void) -> Int {
         wheel.start(now: now)
         let nowTick = wheel.tick(of: now)
         var visits = 0
@@ -37,7 +44,7 @@ extension FlowTable {
                     let entry = detach(Int32(node))
                     counters.expired += 1
                     removed += 1
-                    onExpire(entry)
+                    onExpireAt(Int32(node), entry)
                 } else {
                     // Not due: its expiry moved later since it was filed, or
                     // it is due more than a revolution away.

@@ -26,33 +26,50 @@ struct ProgramMatcher {
 
     static let budgetPerProgram = 2048
 
-    mutating func matches(_ program: BufferProgram, _ bytes: UnsafeRawBufferPointer, streamOffset: Int = 0) -> Bool {
+    /// The buffer of one run and what a match must reach.
+    private struct Subject {
+        var bytes: UnsafeRawBufferPointer
+        var streamOffset: Int
+        /// Some positive step of the match must end after this position
+        /// (stream inspection: the match includes new data); -1: any match.
+        var minimumEnd: Int
+    }
+
+    /// Whether the program matches `bytes`. `minimumEnd`: for stream
+    /// chunks, the start of the new data — a match lying wholly in the
+    /// window was reported when its last byte arrived.
+    mutating func matches(_ program: BufferProgram, _ bytes: UnsafeRawBufferPointer, streamOffset: Int = 0,
+                          minimumEnd: Int = -1) -> Bool {
         budget = ProgramMatcher.budgetPerProgram
+        let subject = Subject(bytes: bytes, streamOffset: streamOffset, minimumEnd: minimumEnd)
         return program.steps.withUnsafeBufferPointer { steps in
-            run(steps, 0, bytes, previousEnd: 0, streamOffset: streamOffset)
+            run(steps, 0, subject, previousEnd: 0, reach: -1)
         }
     }
 
-    private mutating func run(_ steps: UnsafeBufferPointer<CompiledStep>, _ i: Int, _ bytes: UnsafeRawBufferPointer,
-                              previousEnd: Int, streamOffset: Int) -> Bool {
-        if i == steps.count { return true }
+    /// `reach`: the furthest end of the positive matches on this path.
+    private mutating func run(_ steps: UnsafeBufferPointer<CompiledStep>, _ i: Int, _ s: Subject,
+                              previousEnd: Int, reach: Int) -> Bool {
+        if i == steps.count { return s.minimumEnd < 0 || reach > s.minimumEnd }
         budget -= 1
         if budget < 0 { return false }
         let step = steps[i]
-        let nextIsRelative = i + 1 < steps.count && steps[i + 1].relative
+        let bytes = s.bytes
+        // A later occurrence can help when the next step depends on this
+        // one's position, or when the match has not yet reached new data.
+        let retry = (i + 1 < steps.count && steps[i + 1].relative) || s.minimumEnd >= 0
         switch step.kind {
         case .content:
-            guard var window = contentWindow(step, bytes.count, previousEnd: previousEnd, streamOffset: streamOffset)
-            else { return step.negated && run(steps, i + 1, bytes, previousEnd: previousEnd, streamOffset: streamOffset) }
+            guard var window = contentWindow(step, bytes.count, previousEnd: previousEnd, streamOffset: s.streamOffset)
+            else { return step.negated && run(steps, i + 1, s, previousEnd: previousEnd, reach: reach) }
             if step.negated {
                 if find(step, bytes, window) != nil { return false }
-                return run(steps, i + 1, bytes, previousEnd: previousEnd, streamOffset: streamOffset)
+                return run(steps, i + 1, s, previousEnd: previousEnd, reach: reach)
             }
             while let at = find(step, bytes, window) {
                 let end = at + step.pattern.count
-                if run(steps, i + 1, bytes, previousEnd: end, streamOffset: streamOffset) { return true }
-                // Only a relative next step can succeed from a later occurrence.
-                if !nextIsRelative || budget < 0 { return false }
+                if run(steps, i + 1, s, previousEnd: end, reach: max(reach, end)) { return true }
+                if !retry || budget < 0 { return false }
                 window = (at + 1)..<window.upperBound
                 budget -= 1
             }
@@ -62,24 +79,30 @@ struct ProgramMatcher {
             // `^` anchors there (as in Suricata).
             let start = step.relative ? min(max(previousEnd, 0), bytes.count) : 0
             let subject = UnsafeRawBufferPointer(rebasing: bytes[start...])
-            switch step.regex!.firstMatch(subject, scratch: regexScratch) {
-            case .match(_, let end):
-                if step.negated { return false }
-                return run(steps, i + 1, bytes, previousEnd: start + end, streamOffset: streamOffset)
-            case .noMatch:
-                return step.negated && run(steps, i + 1, bytes, previousEnd: previousEnd, streamOffset: streamOffset)
-            case .limitExceeded:
-                regexLimitHits &+= 1
-                return false
+            var from = 0
+            while true {
+                switch step.regex!.firstMatch(subject, from: from, scratch: regexScratch) {
+                case .match(let matchStart, let end):
+                    if step.negated { return false }
+                    if run(steps, i + 1, s, previousEnd: start + end, reach: max(reach, start + end)) { return true }
+                    budget -= 1
+                    if !retry || budget < 0 || matchStart >= subject.count { return false }
+                    from = matchStart + 1
+                case .noMatch:
+                    return from == 0 && step.negated && run(steps, i + 1, s, previousEnd: previousEnd, reach: reach)
+                case .limitExceeded:
+                    regexLimitHits &+= 1
+                    return false
+                }
             }
         case .size:
             guard step.test.matches(bytes.count) else { return false }
-            return run(steps, i + 1, bytes, previousEnd: previousEnd, streamOffset: streamOffset)
+            return run(steps, i + 1, s, previousEnd: previousEnd, reach: reach)
         case .dataAt:
-            let at = step.relative ? previousEnd + step.dataAtOffset : step.dataAtOffset - streamOffset
+            let at = step.relative ? previousEnd + step.dataAtOffset : step.dataAtOffset - s.streamOffset
             let present = at >= 0 && at < bytes.count
             guard present != step.negated else { return false }
-            return run(steps, i + 1, bytes, previousEnd: previousEnd, streamOffset: streamOffset)
+            return run(steps, i + 1, s, previousEnd: previousEnd, reach: reach)
         }
     }
 

@@ -88,6 +88,11 @@ public struct InspectionConfig: Sendable {
     public var http = HTTPLimits()
     /// Entries of the threshold / detection_filter table per worker.
     public var thresholdEntries = 1 << 16
+    /// Stream inspection also looks for prefilter literals this far before
+    /// the new data, so a match whose literal came in an earlier segment is
+    /// found when the rest of it arrives (bounded like Suricata's chunked
+    /// stream inspection). Capped by the stream window.
+    public var streamLookbackBytes = 1024
 
     public init() {}
 }
@@ -128,8 +133,6 @@ public final class SignatureInspector {
     struct FlowState {
         var http: HTTPRequestParser
         var bits: [UInt64] = []
-        /// Stream signatures without a literal that already fired on this flow.
-        var streamFired: [Int32] = []
     }
 
     public init(set: SignatureSet, config: InspectionConfig = InspectionConfig(), flowCapacity: Int = 65536) {
@@ -158,7 +161,6 @@ public final class SignatureInspector {
         hitsPerSignature = [UInt64](repeating: 0, count: newSet.count)
         for i in states.indices {
             states[i].bits.removeAll()
-            states[i].streamFired.removeAll()
         }
         return old
     }
@@ -322,7 +324,7 @@ public final class SignatureInspector {
         for s in index.byDestination.candidates(p.destination) { addCandidate(s) }
         for s in index.unindexed { addCandidate(s) }
         verifyCandidates(p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit,
-                         transaction: nil, streamContext: false, streamOffset: 0) { _ in nil }
+                         transaction: nil, streamContext: false, streamOffset: 0, minimumEnd: -1) { _ in nil }
     }
 
     private func run(_ context: InspectionContext, _ p: PacketSummary, flow: InspectionFlow?, slot: Int, now: Int64,
@@ -336,10 +338,13 @@ public final class SignatureInspector {
             hits.removeAll()
             hits.reserve(prefilter.database.count)
             if newDataStart > 0 {
-                // Only literals that end in the new data: older ones were seen.
-                let from = max(0, newDataStart - prefilter.database.longest + 1)
-                prefilter.database.scan(UnsafeRawBufferPointer(rebasing: bytes[from...]),
-                                        minimumEnd: newDataStart - from, scratch: literalScratch, into: &hits)
+                // Literals in the new data and in the last `streamLookbackBytes`
+                // before it: a match whose literal came in an earlier segment
+                // and whose other parts come now is found; verification then
+                // requires the match to reach the new data (no repeats).
+                let from = max(0, newDataStart - max(prefilter.database.longest - 1, config.streamLookbackBytes))
+                prefilter.database.scan(UnsafeRawBufferPointer(rebasing: bytes[from...]), scratch: literalScratch,
+                                        into: &hits)
             } else {
                 prefilter.database.scan(bytes, scratch: literalScratch, into: &hits)
             }
@@ -353,7 +358,7 @@ public final class SignatureInspector {
         for s in group.unfiltered { addCandidate(s) }
         verifyCandidates(p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit,
                          transaction: transaction, streamContext: context == .stream, streamOffset: streamOffset,
-                         buffer: buffer)
+                         minimumEnd: context == .stream && newDataStart > 0 ? newDataStart : -1, buffer: buffer)
     }
 
     @inline(__always)
@@ -377,7 +382,7 @@ public final class SignatureInspector {
     private func verifyCandidates(_ p: PacketSummary, flow: InspectionFlow?, slot: Int, now: Int64,
                                   decision: inout Decision, onHit: (SignatureHit) -> Void,
                                   transaction: HTTPTransaction?, streamContext: Bool, streamOffset: Int,
-                                  buffer: (SignatureBuffer) -> UnsafeRawBufferPointer?) {
+                                  minimumEnd: Int, buffer: (SignatureBuffer) -> UnsafeRawBufferPointer?) {
         guard !candidates.isEmpty else { return }
         // Rule order: flowbits set by an earlier signature are seen by a later one.
         if candidates.count > 1 { candidates.sort() }
@@ -386,12 +391,12 @@ public final class SignatureInspector {
             let sig = set.signatures[Int(s)]
             guard headerMatches(sig, p, flow) else { continue }
             if !sig.flowbits.checks.isEmpty && !flowbitsHold(sig.flowbits, slot: slot) { continue }
-            if streamContext && slot >= 0 && isUnfilteredStream(sig) && streamFired(slot, s) { continue }
             var ok = true
             for program in sig.programs {
                 guard let bytes = buffer(program.buffer) else { ok = false; break }
-                let offset = program.buffer == .payload ? streamOffset : 0
-                if !matcher.matches(program, bytes, streamOffset: offset) { ok = false; break }
+                let payload = program.buffer == .payload
+                if !matcher.matches(program, bytes, streamOffset: payload ? streamOffset : 0,
+                                    minimumEnd: payload ? minimumEnd : -1) { ok = false; break }
             }
             if matcher.regexLimitHits != 0 {
                 counters.regexLimitHits &+= matcher.regexLimitHits
@@ -413,9 +418,6 @@ public final class SignatureInspector {
         counters.matches &+= 1
         hitsPerSignature[Int(sig.index)] &+= 1
         if sig.flowbits.modifies && slot >= 0 { applyFlowbits(sig.flowbits, slot: slot) }
-        if streamContext && slot >= 0 && isUnfilteredStream(sig) {
-            states[stateIndex(slot)].streamFired.append(sig.index)
-        }
         if sig.info.action != .alert { decision.take(sig.info.action, sig.index) }
         if sig.flowbits.noAlert { return }
         if let t = sig.threshold,
@@ -488,7 +490,6 @@ public final class SignatureInspector {
             let s = Int(slots[slot].state)
             states[s].http.reset()
             states[s].bits.removeAll(keepingCapacity: true)
-            states[s].streamFired.removeAll(keepingCapacity: true)
             freeStates.append(slots[slot].state)
         }
         slots[slot] = FlowSlot(flowID: flowID)
@@ -507,12 +508,6 @@ public final class SignatureInspector {
         return Int(index)
     }
 
-    private func isUnfilteredStream(_ sig: CompiledSignature) -> Bool { sig.fastPatterns.isEmpty }
-
-    private func streamFired(_ slot: Int, _ s: Int32) -> Bool {
-        guard slots[slot].state >= 0 else { return false }
-        return states[Int(slots[slot].state)].streamFired.contains(s)
-    }
 
     private func bit(_ slot: Int, _ n: Int) -> Bool {
         guard slot >= 0, slots[slot].state >= 0 else { return false }
