@@ -86,7 +86,10 @@ public final class ControlServer: @unchecked Sendable {
         let oldMask = umask(0o117)
         let bound = withAddress { bind(listener, $0, $1) }
         umask(oldMask)
-        guard bound == 0, listen(listener, 16) == 0 else {
+        // A backlog as large as the clients allowed: a burst of connects while
+        // the poll thread is busy must wait in the kernel, not fail with
+        // EAGAIN (non-blocking Unix-socket clients do not retry).
+        guard bound == 0, listen(listener, Int32(max(128, maxClients))) == 0 else {
             let message = String(cString: strerror(errno))
             close(listener)
             throw StartError(description: "cannot listen on the control socket \(path): \(message)")

@@ -189,6 +189,11 @@ func benchIDS() throws {
         }
         return (Double(packets) / best, Double(bytes) * 8 / best / 1e6, last!)
     }
+    // SOCFW_BENCH_ONLY=default: just that case (for profiling).
+    if ProcessInfo.processInfo.environment["SOCFW_BENCH_ONLY"] == "default" {
+        _ = try measure("default", defaultLoad.set)
+        return
+    }
     let none = try measure("none", nil)
     let def = try measure("default", defaultLoad.set)
     let et = try etLoad.map { try measure("et", $0.set) }

@@ -14,19 +14,7 @@ public enum EveJSON {
         if event.kind == .flow, let c = event.connection { return flowLine(c, reason: event.endReason ?? .timeout) }
         if let hit = event.signature { return signatureLine(event, hit) }
         let p = event.packet
-        var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\""
-        s += ",\"flow_id\":\(event.flowID)"
-        s += ",\"event_type\":\"\(event.kind == .drop ? "drop" : "alert")\""
-        if p.ipVersion != 0 {
-            s += ",\"src_ip\":\"\(p.source)\""
-            if hasPorts(p) { s += ",\"src_port\":\(p.sourcePort)" }
-            s += ",\"dest_ip\":\"\(p.destination)\""
-            if hasPorts(p) { s += ",\"dest_port\":\(p.destinationPort)" }
-            s += ",\"proto\":\"\(protoName(p.l4Protocol))\""
-            if p.l4Parsed && (p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6) {
-                s += ",\"icmp_type\":\(p.icmpType),\"icmp_code\":\(p.icmpCode)"
-            }
-        }
+        var s = header(event, type: event.kind == .drop ? "drop" : "alert")
         if event.kind == .drop {
             s += ",\"drop\":{\"len\":\(p.ipLength),\"ttl\":\(p.ttl),\"tos\":\(Int(p.dscp) << 2)"
             if p.l4Protocol == IPProtocolNumber.tcp && p.l4Parsed {
@@ -56,13 +44,14 @@ public enum EveJSON {
         return s
     }
 
-    /// A signature alert as Suricata writes it: `event_type: alert`,
-    /// `alert.action` blocked/allowed, `app_proto` and the `http` object for
-    /// alerts raised on an HTTP transaction.
-    static func signatureLine(_ event: Event, _ hit: SignatureHit) -> String {
+    /// The fields every packet record starts with: time, flow id, type and
+    /// the packet's endpoints.
+    static func header(_ event: Event, type: String) -> String {
         let p = event.packet
         var s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\",\"flow_id\":\(event.flowID)"
-        s += ",\"event_type\":\"alert\",\"src_ip\":\"\(p.source)\""
+        s += ",\"event_type\":\"\(type)\""
+        guard p.ipVersion != 0 else { return s }
+        s += ",\"src_ip\":\"\(p.source)\""
         if hasPorts(p) { s += ",\"src_port\":\(p.sourcePort)" }
         s += ",\"dest_ip\":\"\(p.destination)\""
         if hasPorts(p) { s += ",\"dest_port\":\(p.destinationPort)" }
@@ -70,6 +59,14 @@ public enum EveJSON {
         if p.l4Parsed && (p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6) {
             s += ",\"icmp_type\":\(p.icmpType),\"icmp_code\":\(p.icmpCode)"
         }
+        return s
+    }
+
+    /// A signature alert as Suricata writes it: `event_type: alert`,
+    /// `alert.action` blocked/allowed, `app_proto` and the `http` object for
+    /// alerts raised on an HTTP transaction.
+    static func signatureLine(_ event: Event, _ hit: SignatureHit) -> String {
+        var s = header(event, type: "alert")
         if let a = hit.appProto { s += ",\"app_proto\":\"\(escape(a))\"" }
         let i = hit.info
         s += ",\"alert\":{\"action\":\"\(hit.blocked ? "blocked" : "allowed")\",\"gid\":\(i.gid)"

@@ -99,7 +99,7 @@ extension HTTPRequestParser {
             transaction.setSpan(.httpRawHeader, start: headersStart, count: headEnd - headersStart)
         }
         parseHeaderLines(headEnd: headEnd)
-        let headers = transaction.buildHeaderBuffers(requestLineCount: layout.lineCount)
+        let headers = transaction.buildHeaderBuffers(requestLineCount: layout.lineCount, full: buildsHeaderBuffers)
         buildURIAndHost(headers)
         frameBody(headers)
 
@@ -327,7 +327,22 @@ extension HTTPTransaction {
     /// Builds http.start, http.header, http.header_names and the
     /// single-header buffers from the parsed entries; the request line is
     /// `store[0..<requestLineCount]`.
-    mutating func buildHeaderBuffers(requestLineCount: Int) -> HeaderSummary {
+    mutating func buildHeaderBuffers(requestLineCount: Int, full: Bool = true) -> HeaderSummary {
+        if !full && !entries.contains(where: { $0.folded || $0.mergedInto >= 0 }) {
+            // Values as sent are the normalised values when nothing is folded or repeated.
+            var summary = HeaderSummary()
+            for i in entries.indices {
+                entries[i].normalizedValue = HTTPBufferSpan(start: entries[i].valueStart, count: entries[i].valueCount)
+                switch entries[i].kind {
+                case .host: summary.host = i
+                case .contentLength: summary.contentLength = i
+                case .transferEncoding: summary.transferEncoding = i
+                case .upgrade: summary.upgrade = i
+                default: break
+                }
+            }
+            return summary
+        }
         let store = self.store
         let folded = foldedLines
         var spans = self.spans

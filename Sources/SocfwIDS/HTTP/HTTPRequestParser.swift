@@ -194,6 +194,14 @@ public struct HTTPRequestParser: Sendable {
     var chunkLineSeen = 0
     var chunkPhase: ChunkLinePhase = .leadingWhitespace
 
+    /// Build the normalised header buffers (`http.header`, `http.start`,
+    /// `http.header_names` and the single-header buffers such as
+    /// `http.user_agent`). When no signature reads them, clearing this saves
+    /// about a third of the parsing work; header values stay available
+    /// through `headerValue(named:)`. Requests with folded or repeated
+    /// headers always get them.
+    public var buildsHeaderBuffers = true
+
     /// A parser for one flow.
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits

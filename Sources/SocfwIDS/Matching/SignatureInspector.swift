@@ -123,6 +123,31 @@ public final class SignatureInspector {
     /// Holds the parser of the flow being fed (see `inspectStream`).
     private var parserInUse: HTTPRequestParser
 
+    /// What the set inspects, as plain flags read on every packet (looking
+    /// into the set itself would retain and release its arrays).
+    struct Shape {
+        var any = false, header = false, packet = false, stream = false, httpRequest = false, httpBody = false
+        var streamToServer = false, streamToClient = false, http = false, headerBuffers = false
+
+        init() {}
+
+        init(_ set: SignatureSet) {
+            func has(_ c: InspectionContext) -> Bool { set.groups[Int(c.rawValue)].count > 0 }
+            any = set.count > 0
+            header = set.headerIndex.count > 0
+            packet = has(.packet)
+            stream = has(.stream)
+            httpRequest = has(.httpRequest)
+            httpBody = has(.httpBody)
+            streamToServer = set.streamToServer
+            streamToClient = set.streamToClient
+            http = set.inspectsHTTP
+            headerBuffers = set.readsHeaderBuffers
+        }
+    }
+
+    private var shape: Shape
+
     struct FlowSlot {
         var flowID: UInt64 = 0
         var state: Int32 = -1
@@ -137,6 +162,7 @@ public final class SignatureInspector {
 
     public init(set: SignatureSet, config: InspectionConfig = InspectionConfig(), flowCapacity: Int = 65536) {
         self.set = set
+        self.shape = Shape(set)
         self.config = config
         stream = StreamReassembler(config: config.stream, flowCapacity: flowCapacity)
         hits = LiteralHits(capacity: 1024)
@@ -156,6 +182,7 @@ public final class SignatureInspector {
     public func replace(_ newSet: SignatureSet) -> [UInt64] {
         let old = hitsPerSignature
         set = newSet
+        shape = Shape(newSet)
         stamp = [UInt32](repeating: 0, count: newSet.count)
         generation = 0
         hitsPerSignature = [UInt64](repeating: 0, count: newSet.count)
@@ -207,21 +234,25 @@ public final class SignatureInspector {
                                         blockedFlow: true)
             }
         }
-        guard set.count > 0 else { return .none }
-        // Most packets of a TCP flow are bare ACKs: only header signatures can see them.
-        if p.payloadLength == 0 && set.headerIndex.count == 0 && p.l4Protocol == IPProtocolNumber.tcp
-            && !p.tcpFlags.contains(.syn) {
-            return .none
+        guard shape.any else { return .none }
+        if p.l4Protocol == IPProtocolNumber.tcp && !shape.header {
+            // Most packets of a TCP flow are bare ACKs: only header signatures can see them.
+            if p.payloadLength == 0 && !p.tcpFlags.contains(.syn) { return .none }
+            // A direction nothing inspects (HTTP-only sets: the responses).
+            if let flow, !shape.packet,
+               !(flow.toServer ? shape.streamToServer || shape.http : shape.streamToClient) {
+                return .none
+            }
         }
         var decision = Decision()
         let payloadStart = min(p.payloadOffset, bytes.count)
         let payloadEnd = min(payloadStart + p.payloadLength, bytes.count)
         let payload = UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<payloadEnd])
 
-        if set.headerIndex.count > 0 {
+        if shape.header {
             runHeader(p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit)
         }
-        if !payload.isEmpty && set.groups[Int(InspectionContext.packet.rawValue)].count > 0 {
+        if !payload.isEmpty && shape.packet {
             run(.packet, p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit) { b in
                 b == .payload ? payload : nil
             }
@@ -232,7 +263,7 @@ public final class SignatureInspector {
                     inspectStream(p, payload: payload, flow: flow, slot: slot, now: now, decision: &decision,
                                   onHit: onHit)
                 }
-            } else if !payload.isEmpty && set.groups[Int(InspectionContext.stream.rawValue)].count > 0 {
+            } else if !payload.isEmpty && shape.stream {
                 // Untracked: the packet is all the stream there is.
                 run(.stream, p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit) { b in
                     b == .payload ? payload : nil
@@ -250,8 +281,8 @@ public final class SignatureInspector {
                                now: Int64, decision: inout Decision, onHit: (SignatureHit) -> Void) {
         // Reassemble only what someone inspects: stream signatures for this
         // direction, or the HTTP parser (requests) until it gives up.
-        let streamSignatures = flow.toServer ? set.streamToServer : set.streamToClient
-        var parseHTTP = flow.toServer && set.inspectsHTTP
+        let streamSignatures = flow.toServer ? shape.streamToServer : shape.streamToClient
+        var parseHTTP = flow.toServer && shape.http
         if parseHTTP, slots[slot].state >= 0, states[Int(slots[slot].state)].http.gaveUp { parseHTTP = false }
         guard streamSignatures || parseHTTP else { return }
         let f = p.tcpFlags
@@ -275,6 +306,7 @@ public final class SignatureInspector {
         // The flow's parser is moved out (a swap, no copy) so the callback may
         // use the flow table while it runs, then moved back.
         swap(&parserInUse, &states[state].http)
+        parserInUse.buildsHeaderBuffers = shape.headerBuffers
         parserInUse.feed(newData) { event, tx in
             let context: InspectionContext
             switch event {
@@ -284,7 +316,7 @@ public final class SignatureInspector {
             case .bodyComplete: context = .httpBody
             case .notHTTP: return
             }
-            guard set.groups[Int(context.rawValue)].count > 0 else { return }
+            guard context == .httpRequest ? shape.httpRequest : shape.httpBody else { return }
             tx.withStorage { storage in
                 run(context, p, flow: flow, slot: slot, now: now, decision: &decision, onHit: onHit,
                     transaction: tx) { b in tx.range(of: b).map { UnsafeRawBufferPointer(rebasing: storage[$0]) } }
@@ -536,7 +568,9 @@ public final class SignatureInspector {
 extension HTTPTransaction {
     /// EVE's `http` object (built only when an alert is written).
     var alertFields: HTTPAlertFields {
-        HTTPAlertFields(hostname: host, url: uriRaw, userAgent: userAgent, method: method,
+        HTTPAlertFields(hostname: host, url: uriRaw,
+                        userAgent: userAgent ?? headerValue(named: "user-agent").map { String(decoding: $0, as: UTF8.self) },
+                        method: method,
                         protocolVersion: protocolVersion ?? "HTTP/0.9", contentLength: contentLength)
     }
 }

@@ -64,6 +64,8 @@ public final class SignatureSet: Sendable {
     let streamToClient: Bool
     /// HTTP signatures exist (requests are parsed).
     let inspectsHTTP: Bool
+    /// Some signature reads a buffer built from the header lines (not the raw header).
+    let readsHeaderBuffers: Bool
 
     public var count: Int { signatures.count }
 
@@ -132,5 +134,13 @@ public final class SignatureSet: Sendable {
         streamToServer = stream.contains { !$0.flow.toClient }
         streamToClient = stream.contains { !$0.flow.toServer }
         inspectsHTTP = compiled.contains { $0.context == .httpRequest || $0.context == .httpBody }
+        let fromHeaderLines: Set<SignatureBuffer> = [
+            .httpHeader, .httpStart, .httpHeaderNames, .httpCookie, .httpUserAgent, .httpReferer, .httpContentType,
+            .httpAccept, .httpAcceptLanguage, .httpAcceptEncoding, .httpConnection, .httpContentLength,
+        ]
+        readsHeaderBuffers = compiled.contains { sig in
+            sig.programs.contains { fromHeaderLines.contains($0.buffer) }
+                || sig.fastPatterns.contains { fromHeaderLines.contains($0.buffer) }
+        }
     }
 }
