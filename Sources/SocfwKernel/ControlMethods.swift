@@ -1,5 +1,6 @@
 import Foundation
 import SocfwCore
+import SocfwIDS
 import SocfwStore
 import SocfwWire
 import Synchronization
@@ -43,6 +44,18 @@ extension InlineEngine {
                     break
                 }
                 return .object(fields)
+            },
+            ControlMethod("signatures.stats") { [self] r throws(ControlError) in
+                try r.allowOnly(["top"])
+                let top = Int(try r.optionalInt("top", in: 0...10_000) ?? 20)
+                return try signatureStats(top: top)
+            },
+            ControlMethod("signatures.list") { [self] r throws(ControlError) in
+                try r.allowOnly(["limit", "offset", "sid"])
+                let limit = Int(try r.optionalInt("limit", in: 1...100_000) ?? 100)
+                let offset = Int(try r.optionalInt("offset", in: 0...Int64(Int32.max)) ?? 0)
+                let sid = try r.optionalInt("sid", in: 1...Int64(UInt32.max)).map(Int.init)
+                return try signatureList(limit: limit, offset: offset, sid: sid)
             },
             ControlMethod("rules.list") { [self] r throws(ControlError) in
                 try r.allowOnly([])
@@ -270,6 +283,54 @@ extension InlineEngine {
         } catch {
             throw ControlError(.invalidParams, "params.rule: \(error)")
         }
+    }
+
+    private func loadedSignatures() throws(ControlError) -> (SignatureSet, [UInt64]) {
+        guard let signatures else { throw ControlError(.invalidParams, "signatures are disabled (signatures.enabled: false)") }
+        let (set, _) = signatures.load()
+        return (set, signatureHits.totals(for: set))
+    }
+
+    private func signatureJSON(_ set: SignatureSet, _ i: Int, hits: UInt64) -> JSONValue {
+        let info = set.info(i)
+        return .object([
+            ("sid", .int(Int64(info.sid))), ("gid", .int(Int64(info.gid))), ("rev", .int(Int64(info.rev))),
+            ("signature", .string(info.message)), ("action", .string(info.action.rawValue)),
+            ("classtype", info.classtype.map { .string($0) } ?? .null), ("severity", .string(info.severity.rawValue)),
+            ("context", .string(set.context(i).name)), ("origin", .string(info.origin.description)),
+            ("matches", .int(Int64(clamping: hits))),
+        ])
+    }
+
+    func signatureList(limit: Int, offset: Int, sid: Int?) throws(ControlError) -> JSONValue {
+        let (set, hits) = try loadedSignatures()
+        var rows: [JSONValue] = []
+        var skipped = 0
+        for i in 0..<set.count {
+            if let sid, set.info(i).sid != UInt32(sid) { continue }
+            if skipped < offset { skipped += 1; continue }
+            guard rows.count < limit else { break }
+            rows.append(signatureJSON(set, i, hits: hits[i]))
+        }
+        return .object([("total", .int(Int64(set.count))), ("signatures", .array(rows))])
+    }
+
+    func signatureStats(top: Int) throws(ControlError) -> JSONValue {
+        let (set, hits) = try loadedSignatures()
+        let ranked = hits.indices.filter { hits[$0] > 0 }.sorted { hits[$0] > hits[$1] }.prefix(top)
+        var fields: [(String, JSONValue)] = [
+            ("active", .int(Int64(set.count))),
+            ("matches", .int(Int64(clamping: hits.reduce(0, &+)))),
+            ("by_context", .object(set.countsByContext.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
+            ("top", .array(ranked.map { signatureJSON(set, $0, hits: hits[$0]) })),
+        ]
+        if let report = signatureLoadReport {
+            fields.append(("load", signatureSummary(report)))
+            fields.append(("skipped_per_keyword", .object(report.skippedByKeyword.sorted {
+                $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key
+            }.map { ($0.key, .int(Int64($0.value))) })))
+        }
+        return .object(fields)
     }
 
     func signatureSummary(_ r: SignatureLoad.Report) -> JSONValue {

@@ -54,6 +54,8 @@ public final class InlineEngine: Sendable {
     /// IDS signatures in force (nil when `signatures.enabled` is false).
     public let signatures: Snapshot<SignatureSet>?
     private let signatureReport = Mutex<SignatureLoad.Report?>(nil)
+    /// Matches per signature over the workers (published once a second).
+    public let signatureHits = SignatureHitTotals()
 
     public init(config: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad? = nil, logger: Logger) {
         self.config = config
@@ -89,7 +91,7 @@ public final class InlineEngine: Sendable {
             for q in config.queues.first..<(config.queues.first + config.queues.count) {
                 bound.append(try QueueWorker(queue: q, config: config, rules: rules, ruleHits: ruleHits, events: events,
                                            rejecter: rejecter, signatures: signatures,
-                                           inspection: inspection))
+                                           inspection: inspection, signatureHits: signatureHits))
             }
         } catch {
             bound.forEach { $0.stop() }

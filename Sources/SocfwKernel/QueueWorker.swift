@@ -43,10 +43,12 @@ public final class QueueWorker: Sendable {
     /// IDS signatures in force (nil: payload inspection off).
     private let signatures: Snapshot<SignatureSet>?
     private let inspection: InspectionConfig
+    private let signatureHits: SignatureHitTotals?
 
     public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, ruleHits: RuleHitTotals, events: EventQueue,
                 rejecter: BridgeRejecter?, signatures: Snapshot<SignatureSet>? = nil,
-                inspection: InspectionConfig = InspectionConfig()) throws(QueueError) {
+                inspection: InspectionConfig = InspectionConfig(),
+                signatureHits: SignatureHitTotals? = nil) throws(QueueError) {
         var c = socfw_nfq_config()
         c.queue_num = UInt16(queue)
         c.max_length = UInt32(config.queues.maxLength)
@@ -70,6 +72,7 @@ public final class QueueWorker: Sendable {
         self.rejecter = rejecter
         self.signatures = signatures
         self.inspection = inspection
+        self.signatureHits = signatureHits
         self.stats = WorkerStats(queue: queue)
     }
 
@@ -155,6 +158,9 @@ public final class QueueWorker: Sendable {
             let timestamp = wallClockNanoseconds()
             if timestamp >= nextHitsPublish {
                 ruleHits.publish(worker: queueNumber, pipeline.ruleCounters)
+                if let inspector = pipeline.inspector {
+                    signatureHits?.publish(worker: queueNumber, set: inspector.set, inspector.hitsPerSignature)
+                }
                 nextHitsPublish = timestamp + 1_000_000_000
                 // Interfaces may have come and gone: resolve names afresh.
                 pipeline.forgetInterfaces()

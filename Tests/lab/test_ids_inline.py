@@ -161,3 +161,29 @@ def test_signatures_reload_from_the_rules_directory_and_a_bad_file_keeps_them(id
         rules.unlink(missing_ok=True)
         bad.unlink(missing_ok=True)
         reload(lab)
+
+
+def test_socfwctl_signatures_shows_matches_and_the_load_report(ids_lab):
+    import os
+    import subprocess
+    repo = Path(__file__).resolve().parents[2]
+    ctl = os.environ.get("SOCFWCTL_BIN") or str(repo / ".build" / "release" / "socfwctl")
+    if not os.access(ctl, os.X_OK):
+        pytest.skip(f"socfwctl not found at {ctl}")
+    lab = ids_lab
+    assert curl(lab, 4, "/item.php?id=1%20UNION%20SELECT%20password%20FROM%20users") == "000"
+
+    def stats():
+        p = subprocess.run([ctl, "signatures", "stats", "--top", "50", "--json", "--socket", lab.env["LAB_SOCKET"]],
+                           capture_output=True, text=True, timeout=10)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+    # Workers publish their counts once a second.
+    s = poll(lambda: (r := stats()) and any(t["sid"] == 9000001 for t in r["top"]) and r, timeout=5)
+    assert s, stats()
+    assert s["active"] >= 16 and s["load"]["seed"] >= 16
+    top = next(t for t in s["top"] if t["sid"] == 9000001)
+    assert top["matches"] >= 1 and top["action"] == "drop" and top["context"] == "http_request"
+    p = subprocess.run([ctl, "signatures", "list", "--sid", "9000041", "--socket", lab.env["LAB_SOCKET"]],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0 and "Log4Shell" in p.stdout, p.stdout + p.stderr
