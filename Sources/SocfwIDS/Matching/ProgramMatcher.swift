@@ -55,9 +55,10 @@ struct ProgramMatcher {
         if budget < 0 { return false }
         let step = steps[i]
         let bytes = s.bytes
-        // A later occurrence can help when the next step depends on this
-        // one's position, or when the match has not yet reached new data.
-        let retry = (i + 1 < steps.count && steps[i + 1].relative) || s.minimumEnd >= 0
+        // A later occurrence can help when a later step depends on where
+        // this one ended (negated, size and absolute steps pass the position
+        // on), or when the match has not yet reached new data.
+        let retry = s.minimumEnd >= 0 || steps[(i + 1)...].contains { $0.relative }
         switch step.kind {
         case .content:
             guard var window = contentWindow(step, bytes.count, previousEnd: previousEnd, streamOffset: s.streamOffset)
