@@ -503,7 +503,9 @@ public struct HTTPTransaction: Sendable {
     /// before the first write to a transaction (see `HTTPByteStore.empty`).
     mutating func reset(retainedBytes: Int) {
         if !isKnownUniquelyReferenced(&store) {
-            store = HTTPByteStore(capacity: min(store.capacity, retainedBytes))
+            // A first request starts with room for a typical head (one
+            // allocation instead of growing 512, 1 K, 2 K as it is parsed).
+            store = HTTPByteStore(capacity: min(max(store.capacity, 2048), retainedBytes))
         } else if store.capacity > retainedBytes {
             store = HTTPByteStore()
         } else {
@@ -515,6 +517,7 @@ public struct HTTPTransaction: Sendable {
             for i in spans.indices { spans[i] = .absent }
         }
         entries.removeAll(keepingCapacity: true)
+        if entries.capacity < 16 { entries.reserveCapacity(16) }
         foldedLines.removeAll(keepingCapacity: true)
         index = 0
         anomalies = []
