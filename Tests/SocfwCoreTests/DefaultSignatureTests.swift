@@ -92,3 +92,28 @@ import Testing
         #expect(pipeline.inspector!.streamCounters.activeBuffers == 0)
     }
 }
+
+@Suite struct BlockedFlowTests {
+    @Test func afterADropEveryLaterPacketOfTheFlowIsDroppedInBothDirections() {
+        var pipeline = TCPFlowFixture.pipeline(DefaultSignatureTests.set)
+        var flow = TCPFlowFixture()
+        _ = flow.open(&pipeline)
+        let verdicts = flow.send(HTTPRequests.get("/x?id=1%20UNION%20SELECT%20pw%20FROM%20users"), &pipeline)
+        #expect(verdicts == [.drop])
+        // The server's data (a direction the default set never inspects) and
+        // the client's retransmission: both dropped, and counted.
+        let fromServer = TCPFlowFixture.segment(flow.server, flow.client, sport: flow.serverPort, dport: flow.clientPort,
+                                                flags: 0x18, seq: flow.serverSeq, ack: flow.clientSeq,
+                                                payload: Array("HTTP/1.1 200 OK\r\n\r\n".utf8))
+        #expect(flow.run(&pipeline, fromServer, { _ in }) == .drop)
+        let retransmit = TCPFlowFixture.segment(flow.client, flow.server, sport: flow.clientPort, dport: flow.serverPort,
+                                                flags: 0x10, seq: flow.clientSeq, ack: flow.serverSeq)
+        #expect(flow.run(&pipeline, retransmit, { _ in }) == .drop)
+        #expect(pipeline.counters.signatureBlocked >= 3)
+        // Another connection is not affected.
+        var other = TCPFlowFixture()
+        other.clientPort = 40999
+        _ = other.open(&pipeline)
+        #expect(other.send(HTTPRequests.get("/fine"), &pipeline) == [.accept])
+    }
+}

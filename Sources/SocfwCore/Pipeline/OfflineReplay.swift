@@ -24,7 +24,7 @@ public struct ReplaySummary: Sendable {
                 + ",\"action\":\"\($0.info.action.rawValue)\",\"matches\":\($0.matches)}"
         }.joined(separator: ",")
         return ",\"signatures\":{\"alerts\":\(c.alerts),\"matches\":\(c.matches),\"drops\":\(c.drops),\"rejects\":\(c.rejects)"
-            + ",\"blocked_flow_packets\":\(c.blockedFlowPackets),\"candidates\":\(c.candidates)"
+            + ",\"blocked_flow_packets\":\(c.blockedFlowPackets &+ counters.blockedFlowPackets),\"candidates\":\(c.candidates)"
             + ",\"stream_chunks\":\(c.streamChunks),\"http_requests\":\(c.httpRequests)"
             + ",\"regex_limit_hits\":\(c.regexLimitHits),\"threshold_suppressed\":\(c.thresholdSuppressed)"
             + ",\"hits\":[\(list)]}"

@@ -26,6 +26,8 @@ public struct PipelineCounters: Equatable, Sendable {
     public var signatureAlerts: UInt64 = 0
     /// Packets dropped or rejected by a signature, or in a flow one blocked.
     public var signatureBlocked: UInt64 = 0
+    /// Of those, packets of a flow a signature blocked earlier.
+    public var blockedFlowPackets: UInt64 = 0
 
     public init() {}
 
@@ -47,6 +49,7 @@ public struct PipelineCounters: Equatable, Sendable {
         r.regexLimitHits &+= b.regexLimitHits
         r.signatureAlerts &+= b.signatureAlerts
         r.signatureBlocked &+= b.signatureBlocked
+        r.blockedFlowPackets &+= b.blockedFlowPackets
         return r
     }
 }
@@ -167,6 +170,16 @@ public struct Pipeline {
         return []
     }
 
+    /// TCP packets of a tracked flow that no signature can concern (bare
+    /// ACKs, a direction nothing inspects) skip the inspector; blocked flows
+    /// were dropped before this.
+    @inline(__always)
+    func inspectorSkips(_ inspector: SignatureInspector, _ p: PacketSummary, _ flow: TrackResult?) -> Bool {
+        guard p.l4Protocol == IPProtocolNumber.tcp, let t = flow, t.index >= 0, !t.created else { return false }
+        if p.payloadLength == 0 && !p.tcpFlags.contains(.syn) { return !inspector.needsBareTCPSegments }
+        return !(t.direction == .original ? inspector.needsTCPToServer : inspector.needsTCPToClient)
+    }
+
     /// The interface mask of `ruleSet` for an interface index (0: unknown).
     @inline(__always)
     mutating func interfaceMask(_ index: Int32) -> UInt64 {
@@ -236,7 +249,15 @@ public struct Pipeline {
             }
         }
         var eventCount: UInt64 = 0
-        if let inspector {
+        if inspector != nil, let t = flow, t.blocked {
+            // A signature blocked this flow: the rest of it is dropped.
+            counters.signatureBlocked &+= 1
+            counters.blockedFlowPackets &+= 1
+            counters.count(.drop)
+            return PacketResult(verdict: .drop, summary: summary, ruleIndex: -1, malformed: false, flow: t,
+                                signatureVerdict: true)
+        }
+        if let inspector, !inspectorSkips(inspector, summary, flow) {
             let inspectionFlow = flow.flatMap { t in
                 t.index >= 0 ? InspectionFlow(slot: t.index, flowID: t.flowID, created: t.created,
                                               toServer: t.direction == .original, established: t.state == .established)
@@ -258,6 +279,7 @@ public struct Pipeline {
                 counters.count(verdict)
                 counters.events &+= eventCount
                 if let t = flow, tracker != nil {
+                    tracker!.markBlocked(t)
                     tracker!.discardNew(t)
                     if t.bypass { tracker!.cancelBypass(t) }
                 }

@@ -95,6 +95,7 @@ public struct Connection: FlowTableEntry, Sendable {
     static let flagBypassed: UInt8 = 8
     static let flagAssured: UInt8 = 16
     static let flagAlerted: UInt8 = 32
+    static let flagBlocked: UInt8 = 64
 
     public init(key: FlowKey, originalIsLow: Bool, tcp: TCPTracker, timeoutSeconds: Int, now: Int64) {
         lowHigh = key.lowAddress.high; lowLow = key.lowAddress.low
@@ -162,6 +163,12 @@ public struct Connection: FlowTableEntry, Sendable {
     public var assured: Bool {
         get { flags & Connection.flagAssured != 0 }
         set { flags = newValue ? flags | Connection.flagAssured : flags & ~Connection.flagAssured }
+    }
+
+    /// A signature dropped or rejected a packet of this flow: the rest is dropped.
+    public var blocked: Bool {
+        get { flags & Connection.flagBlocked != 0 }
+        set { flags = newValue ? flags | Connection.flagBlocked : flags & ~Connection.flagBlocked }
     }
 
     /// A signature alerted on this flow (EVE flow record `alerted`).

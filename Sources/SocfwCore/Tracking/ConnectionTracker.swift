@@ -35,6 +35,8 @@ public struct TrackResult: Sendable, Equatable {
     /// The flow just reached the inspection depth: verdict with the BYPASS mark.
     public var bypass: Bool
     public var flowID: UInt64
+    /// A signature blocked this flow earlier (see `markBlocked`).
+    public var blocked = false
 
     static func untracked(_ state: ConnectionState, reason: TrackInvalidReason? = nil, flowID: UInt64 = 0) -> TrackResult {
         TrackResult(state: state, direction: .original, index: -1, invalidReason: reason, created: false,
@@ -125,6 +127,7 @@ public struct ConnectionTracker {
             table.withEntry(index) { c in
                 let direction = c.direction(source: p.source, port: p.sourcePort)
                 result.direction = direction
+                result.blocked = c.blocked
                 var timeout = Int(c.timeoutSeconds)
                 if isTCP {
                     switch c.tcp.update(TCPSegmentInfo(p, packet: packet), direction: direction) {
@@ -274,6 +277,12 @@ public struct ConnectionTracker {
     }
 
     /// Keeps a flow-invariant rules decision for the flow's direction.
+    /// Marks the flow as blocked by a signature (its later packets are dropped).
+    public mutating func markBlocked(_ result: TrackResult) {
+        guard result.index >= 0 else { return }
+        table.withEntry(result.index) { $0.blocked = true }
+    }
+
     /// Marks the flow as having raised an alert (its EVE flow record says so).
     public mutating func markAlerted(_ result: TrackResult) {
         guard result.index >= 0 else { return }

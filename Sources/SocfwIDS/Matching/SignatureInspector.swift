@@ -148,6 +148,20 @@ public final class SignatureInspector {
 
     private var shape: Shape
 
+    private func install(_ newShape: Shape) {
+        shape = newShape
+        needsBareTCPSegments = shape.header
+        needsTCPToServer = shape.header || shape.packet || shape.streamToServer || shape.http
+        needsTCPToClient = shape.header || shape.packet || shape.streamToClient
+    }
+    /// What TCP packets of a tracked flow the set can concern, for callers
+    /// that skip the call otherwise (a flow the inspector blocked must then
+    /// be dropped by the caller: `SignatureVerdict.action`). Bare segments:
+    /// no payload and no SYN.
+    public private(set) var needsBareTCPSegments = true
+    public private(set) var needsTCPToServer = true
+    public private(set) var needsTCPToClient = true
+
     struct FlowSlot {
         var flowID: UInt64 = 0
         var state: Int32 = -1
@@ -162,7 +176,7 @@ public final class SignatureInspector {
 
     public init(set: SignatureSet, config: InspectionConfig = InspectionConfig(), flowCapacity: Int = 65536) {
         self.set = set
-        self.shape = Shape(set)
+        self.shape = Shape()
         self.config = config
         stream = StreamReassembler(config: config.stream, flowCapacity: flowCapacity)
         hits = LiteralHits(capacity: 1024)
@@ -171,6 +185,7 @@ public final class SignatureInspector {
         hitsPerSignature = [UInt64](repeating: 0, count: set.count)
         thresholds = ThresholdTracker(capacity: config.thresholdEntries)
         parserInUse = HTTPRequestParser(limits: config.http)
+        install(Shape(set))
     }
 
     deinit { hits.deallocate() }
@@ -182,7 +197,7 @@ public final class SignatureInspector {
     public func replace(_ newSet: SignatureSet) -> [UInt64] {
         let old = hitsPerSignature
         set = newSet
-        shape = Shape(newSet)
+        install(Shape(newSet))
         stamp = [UInt32](repeating: 0, count: newSet.count)
         generation = 0
         hitsPerSignature = [UInt64](repeating: 0, count: newSet.count)
