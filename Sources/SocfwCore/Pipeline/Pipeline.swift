@@ -175,9 +175,17 @@ public struct Pipeline {
     /// were dropped before this.
     @inline(__always)
     func inspectorSkips(_ inspector: SignatureInspector, _ p: PacketSummary, _ flow: TrackResult?) -> Bool {
+        // A new flow always reaches the inspector: it resets the slot's state.
         guard p.l4Protocol == IPProtocolNumber.tcp, let t = flow, t.index >= 0, !t.created else { return false }
-        if p.payloadLength == 0 && !p.tcpFlags.contains(.syn) { return !inspector.needsBareTCPSegments }
-        return !(t.direction == .original ? inspector.needsTCPToServer : inspector.needsTCPToClient)
+        return !inspector.concernsTCP(payloadLength: p.payloadLength, syn: p.tcpFlags.contains(.syn),
+                                      toServer: t.direction == .original)
+    }
+
+    /// A packet of `t` was dropped or rejected: like Linux, never confirm a
+    /// flow whose first packet was refused, and keep it out of the bypass.
+    mutating func refused(_ t: TrackResult) {
+        tracker!.discardNew(t)
+        if t.bypass { tracker!.cancelBypass(t) }
     }
 
     /// The interface mask of `ruleSet` for an interface index (0: unknown).
@@ -280,8 +288,7 @@ public struct Pipeline {
                 counters.events &+= eventCount
                 if let t = flow, tracker != nil {
                     tracker!.markBlocked(t)
-                    tracker!.discardNew(t)
-                    if t.bypass { tracker!.cancelBypass(t) }
+                    refused(t)
                 }
                 var result = PacketResult(verdict: verdict, summary: summary, ruleIndex: -1, malformed: false, flow: flow)
                 result.signatureVerdict = true
@@ -324,9 +331,7 @@ public struct Pipeline {
         var bypass = false
         if let t = flow, tracker != nil {
             if decision.verdict != .accept {
-                // Like Linux, never confirm a flow whose first packet was dropped.
-                tracker!.discardNew(t)
-                if t.bypass { tracker!.cancelBypass(t) }
+                refused(t)
             } else if t.bypass {
                 bypass = true
                 counters.bypassVerdicts &+= 1

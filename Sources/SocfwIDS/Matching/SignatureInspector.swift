@@ -148,19 +148,16 @@ public final class SignatureInspector {
 
     private var shape: Shape
 
-    private func install(_ newShape: Shape) {
-        shape = newShape
-        needsBareTCPSegments = shape.header
-        needsTCPToServer = shape.header || shape.packet || shape.streamToServer || shape.http
-        needsTCPToClient = shape.header || shape.packet || shape.streamToClient
+    /// Whether a TCP packet of a tracked flow can concern any signature
+    /// (bare segments have no payload and no SYN; `toServer` nil: untracked).
+    /// The inspector checks it itself; callers may use it to skip the call,
+    /// but must then drop the packets of flows it blocked themselves.
+    public func concernsTCP(payloadLength: Int, syn: Bool, toServer: Bool?) -> Bool {
+        if shape.header { return true }
+        if payloadLength == 0 && !syn { return false }
+        guard let toServer, !shape.packet else { return true }
+        return toServer ? shape.streamToServer || shape.http : shape.streamToClient
     }
-    /// What TCP packets of a tracked flow the set can concern, for callers
-    /// that skip the call otherwise (a flow the inspector blocked must then
-    /// be dropped by the caller: `SignatureVerdict.action`). Bare segments:
-    /// no payload and no SYN.
-    public private(set) var needsBareTCPSegments = true
-    public private(set) var needsTCPToServer = true
-    public private(set) var needsTCPToClient = true
 
     struct FlowSlot {
         var flowID: UInt64 = 0
@@ -185,7 +182,7 @@ public final class SignatureInspector {
         hitsPerSignature = [UInt64](repeating: 0, count: set.count)
         thresholds = ThresholdTracker(capacity: config.thresholdEntries)
         parserInUse = HTTPRequestParser(limits: config.http)
-        install(Shape(set))
+        shape = Shape(set)
     }
 
     deinit { hits.deallocate() }
@@ -197,7 +194,7 @@ public final class SignatureInspector {
     public func replace(_ newSet: SignatureSet) -> [UInt64] {
         let old = hitsPerSignature
         set = newSet
-        install(Shape(newSet))
+        shape = Shape(newSet)
         stamp = [UInt32](repeating: 0, count: newSet.count)
         generation = 0
         hitsPerSignature = [UInt64](repeating: 0, count: newSet.count)
@@ -222,12 +219,6 @@ public final class SignatureInspector {
         stream.release(slot: slot)
     }
 
-    /// Whether signatures blocked the flow in `slot`.
-    public func isBlocked(slot: Int32, flowID: UInt64) -> Bool {
-        guard slot >= 0, Int(slot) < slots.count else { return false }
-        return slots[Int(slot)].flowID == flowID && slots[Int(slot)].blocked != 0
-    }
-
     // MARK: - Per packet
 
     /// Inspects one parsed packet (`bytes` from the IP header). Hits go to
@@ -250,14 +241,11 @@ public final class SignatureInspector {
             }
         }
         guard shape.any else { return .none }
-        if p.l4Protocol == IPProtocolNumber.tcp && !shape.header {
-            // Most packets of a TCP flow are bare ACKs: only header signatures can see them.
-            if p.payloadLength == 0 && !p.tcpFlags.contains(.syn) { return .none }
-            // A direction nothing inspects (HTTP-only sets: the responses).
-            if let flow, !shape.packet,
-               !(flow.toServer ? shape.streamToServer || shape.http : shape.streamToClient) {
-                return .none
-            }
+        // Most packets of a TCP flow are bare ACKs, and HTTP-only sets never
+        // look at the responses.
+        if p.l4Protocol == IPProtocolNumber.tcp,
+           !concernsTCP(payloadLength: p.payloadLength, syn: p.tcpFlags.contains(.syn), toServer: flow?.toServer) {
+            return .none
         }
         var decision = Decision()
         let payloadStart = min(p.payloadOffset, bytes.count)
