@@ -56,6 +56,8 @@ public final class InlineEngine: Sendable {
     private let signatureReport = Mutex<SignatureLoad.Report?>(nil)
     /// Matches per signature over the workers (published once a second).
     public let signatureHits = SignatureHitTotals()
+    /// The behavioural detectors' shared state (nil when `detection.enabled` is false).
+    public let detectorHub: DetectorHub?
 
     public init(config: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad? = nil, logger: Logger) {
         self.config = config
@@ -63,6 +65,7 @@ public final class InlineEngine: Sendable {
         self.signatures = signatures.map { Snapshot($0.set) }
         self.signatureReport.withLock { $0 = signatures?.report }
         self.ruleHits = RuleHitTotals()
+        self.detectorHub = config.detection.enabled ? DetectorHub(config: config.detection) : nil
         self.ruleManager = RuleManager(rulesDirectory: config.rulesPath)
         self.events = EventQueue(capacity: 65536)
         self.logger = logger
@@ -91,7 +94,8 @@ public final class InlineEngine: Sendable {
             for q in config.queues.first..<(config.queues.first + config.queues.count) {
                 bound.append(try QueueWorker(queue: q, config: config, rules: rules, ruleHits: ruleHits, events: events,
                                            rejecter: rejecter, signatures: signatures,
-                                           inspection: inspection, signatureHits: signatureHits))
+                                           inspection: inspection, signatureHits: signatureHits,
+                                           detectors: detectorHub))
             }
         } catch {
             bound.forEach { $0.stop() }
@@ -347,7 +351,24 @@ public final class InlineEngine: Sendable {
                             logger.warning("rule \(e.ruleName ?? "?") asks to quarantine \(e.packet.source), but quarantine is unavailable (see the start log)")
                         }
                     }
-                    if e.kind == .alert, let hit = e.signature {
+                    if e.kind == .alert, let d = e.detection {
+                        let eve = EveJSON.line(for: e)
+                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
+                        alertObserver?(entry)
+                        _ = alertWriter?.enqueue(.alert(AlertRecord(
+                            timestamp: e.timestampNanoseconds, source: d.kind == .anomaly ? "anomaly" : "detector",
+                            severity: d.severity, title: d.title, message: Self.describe(d),
+                            signatureID: Int64(d.signatureID), srcIP: "\(d.source)", dstIP: d.target.map { "\($0)" },
+                            eve: eve)))
+                        if d.response.action == .quarantine {
+                            if let quarantine {
+                                quarantine.request(d.source, reason: d.title, source: .detector,
+                                                   actor: "detector:\(d.kind.rawValue)", seconds: d.response.seconds)
+                            } else if limiter.allow(Date()) {
+                                logger.warning("detector \(d.kind.rawValue) asks to quarantine \(d.source), but quarantine is unavailable (see the start log); socfwd drops it itself for \(d.response.seconds) s")
+                            }
+                        }
+                    } else if e.kind == .alert, let hit = e.signature {
                         let eve = EveJSON.line(for: e)
                         let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
                         alertObserver?(entry)
@@ -388,7 +409,19 @@ public final class InlineEngine: Sendable {
         thread.start()
     }
 
+    /// One line of evidence for a detection (alert message, log).
+    static func describe(_ d: Detection) -> String {
+        var s = "\(d.kind.rawValue) source=\(d.source)"
+        if let t = d.target { s += " target=\(t)" }
+        if let p = d.port { s += " port=\(p)" }
+        for (k, v) in d.labels { s += " \(k)=\(v)" }
+        for (k, v) in d.figures { s += " \(k)=\(v)" }
+        if d.response.action != .alert { s += " response=\(d.response.action.rawValue) for \(d.response.seconds) s" }
+        return s
+    }
+
     static func describe(_ e: Event) -> String {
+        if let d = e.detection { return "event=alert detection=\"\(d.title)\" " + describe(d) }
         let p = e.packet
         var s = "event=\(e.kind.rawValue) verdict=\(e.verdict.name)"
         if let name = e.ruleName { s += " rule=\(name)" }

@@ -219,6 +219,14 @@ public final class QuarantineManager: Sendable {
     /// A QUARANTINE rule matched `address`: quarantined in the background
     /// with the policy's duration (repeats while it is pending are dropped).
     public func request(_ address: IPAddress, rule: String) {
+        request(address, reason: "rule \(rule)", source: .rule, actor: "rule:\(rule)", seconds: nil)
+    }
+
+    /// Quarantines `address` in the background (rules, detectors): the
+    /// packet path never waits for the database or the kernel. `seconds`:
+    /// nil for the policy's (escalating) duration. Repeats while one is
+    /// pending, and addresses already covered, are ignored.
+    public func request(_ address: IPAddress, reason: String, source: QuarantineSource, actor: String, seconds: Int64?) {
         let fresh = pendingRequests.withLock { $0.insert(address).inserted }
         guard fresh else { return }
         queue.async { [self] in
@@ -226,11 +234,12 @@ public final class QuarantineManager: Sendable {
             let prefix = IPPrefix(network: address, length: address.bitWidth)
             let covered = active.withLock { a in a.keys.contains { $0.contains(address) } }
             guard !covered else { return }
-            switch add("\(prefix.network)", duration: nil, reason: "rule \(rule)", source: .rule, description: nil,
-                       actor: "rule:\(rule)") {
+            let duration: Int64?? = seconds.map { .some($0) } ?? nil
+            switch add("\(prefix.network)", duration: duration, reason: reason, source: source, description: nil,
+                       actor: actor) {
             case .success: break
             case let .failure(f):
-                logger.warning("rule \(rule) asked to quarantine \(address): \(f)")
+                logger.warning("\(actor) asked to quarantine \(address): \(f)")
             }
         }
     }

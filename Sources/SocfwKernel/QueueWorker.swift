@@ -44,11 +44,13 @@ public final class QueueWorker: Sendable {
     private let signatures: Snapshot<SignatureSet>?
     private let inspection: InspectionConfig
     private let signatureHits: SignatureHitTotals?
+    /// The behavioural detectors' shared state (nil: detection off).
+    private let detectors: DetectorHub?
 
     public init(queue: Int, config: SocfwConfig, rules: RuleSnapshot, ruleHits: RuleHitTotals, events: EventQueue,
                 rejecter: BridgeRejecter?, signatures: Snapshot<SignatureSet>? = nil,
                 inspection: InspectionConfig = InspectionConfig(),
-                signatureHits: SignatureHitTotals? = nil) throws(QueueError) {
+                signatureHits: SignatureHitTotals? = nil, detectors: DetectorHub? = nil) throws(QueueError) {
         var c = socfw_nfq_config()
         c.queue_num = UInt16(queue)
         c.max_length = UInt32(config.queues.maxLength)
@@ -73,6 +75,7 @@ public final class QueueWorker: Sendable {
         self.signatures = signatures
         self.inspection = inspection
         self.signatureHits = signatureHits
+        self.detectors = detectors
         self.stats = WorkerStats(queue: queue)
     }
 
@@ -123,6 +126,7 @@ public final class QueueWorker: Sendable {
         pipeline.interfaceName = QueueWorker.interfaceName
         let flowsPerQueue = config.conntrack.maxConnections / config.queues.count
         var signatureGeneration: UInt64 = 0
+        if let detectors { pipeline.installDetectors(hub: detectors, flowCapacity: flowsPerQueue) }
         if let signatures {
             let (set, g) = signatures.load()
             pipeline.installSignatures(set, config: inspection, flowCapacity: flowsPerQueue)
@@ -186,6 +190,8 @@ public final class QueueWorker: Sendable {
                 }
             }
             guard n > 0 else {
+                // Idle: local detector counts still reach the hub, blocks still expire.
+                pipeline.detectorTick(now: timestamp) { pending.append($0) }
                 if !pending.isEmpty {
                     events.push(pending)
                     pending.removeAll(keepingCapacity: true)

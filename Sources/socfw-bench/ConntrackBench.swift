@@ -68,7 +68,7 @@ private func monotonicNanoseconds() -> Int64 {
 }
 
 /// Resident bytes of the whole process (/proc/self/statm, second field).
-private func residentBytes() -> Int {
+func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }

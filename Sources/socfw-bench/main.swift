@@ -1,5 +1,5 @@
 // socfw-bench: benchmarks of the pure-Swift core, run with
-//   swift run -c release socfw-bench pipeline [--packets N] [--rules N] [--rounds N]
+//   swift run -c release socfw-bench pipeline [--packets N] [--rules N] [--rounds N] [--flood-sources N]
 //   swift run -c release socfw-bench rules [--packets N] [--rounds N]
 //   swift run -c release socfw-bench conntrack [--flows N]
 //   swift run -c release socfw-bench ids [--connections N] [--rounds N]   (SOCFW_ET_RULES: ET Open directory)
@@ -113,9 +113,61 @@ func benchPipeline() throws {
     let pps = Double(packets) / best
     let ns = best * 1e9 / Double(packets)
     let s = last!
+    // The detectors' cost: the same capture with connection tracking, detectors
+    // off and on, rounds interleaved so both see the same machine.
+    var bestOff = Double.infinity, bestOn = Double.infinity
+    var detections: UInt64 = 0
+    for round in 1...rounds {
+        for on in [false, true] {
+            var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: .drop, conntrack: ConntrackConfig(),
+                                    connectionCapacity: 1 << 20)
+            if on { pipeline.installDetectors(hub: DetectorHub(config: DetectionConfig()), flowCapacity: 1 << 20) }
+            let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: nil)
+            if on { bestOn = min(bestOn, summary.seconds); detections = summary.counters.detections }
+            else { bestOff = min(bestOff, summary.seconds) }
+            print("conntrack round \(round), detectors \(on ? "on " : "off"): \(Int(summary.packetsPerSecond)) packets/s")
+        }
+    }
+    let nsOff = bestOff * 1e9 / Double(packets), nsOn = bestOn * 1e9 / Double(packets)
+    let flood = try benchDetectorFlood(sources: argument("--flood-sources", default: 1_000_000))
     print("{\"pps\":\(Int(pps)),\"ns_per_packet\":\(String(format: "%.1f", ns)),\"packets\":\(packets),\"rules\":\(ruleCount)"
         + ",\"rounds\":\(rounds),\"accepted\":\(s.counters.accepted),\"dropped\":\(s.counters.dropped)"
-        + ",\"rejected\":\(s.counters.rejected),\"target_pps\":2000000}")
+        + ",\"rejected\":\(s.counters.rejected),\"target_pps\":2000000"
+        + ",\"ns_per_packet_detectors_off\":\(String(format: "%.1f", nsOff))"
+        + ",\"ns_per_packet_detectors_on\":\(String(format: "%.1f", nsOn))"
+        + ",\"detectors_cost_percent\":\(String(format: "%.1f", (nsOn / nsOff - 1) * 100)),\"detectors_target_percent\":10"
+        + ",\"detections\":\(detections)" + flood + "}")
+}
+
+/// A SYN flood from `sources` distinct spoofed addresses through the
+/// detectors alone: their memory must stay within the configured bound.
+func benchDetectorFlood(sources: Int) throws -> String {
+    let config = DetectionConfig()
+    var pipeline = Pipeline(ruleSet: RuleSet(rules: [], defaultAction: .allow), malformedAction: .drop)
+    let rssBefore = residentBytes()
+    pipeline.installDetectors(hub: DetectorHub(config: config), flowCapacity: 1)
+    let bound = pipeline.detectors!.hub.memoryBytes + pipeline.detectors!.memoryBytes
+    var packet = [UInt8](repeating: 0, count: 40)
+    packet[0] = 0x45; packet[3] = 40; packet[8] = 64; packet[9] = 6
+    packet[16] = 10; packet[17] = 0; packet[18] = 0; packet[19] = 2
+    packet[22] = 0; packet[23] = 80; packet[32] = 0x50; packet[33] = 0x02
+    var rng = SplitMix64(seed: 99)
+    var detections: UInt64 = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for i in 0..<sources {
+        let a = UInt32(truncatingIfNeeded: rng.next()) | 0x0100_0000
+        packet[12] = UInt8(a >> 24); packet[13] = UInt8((a >> 16) & 0xff)
+        packet[14] = UInt8((a >> 8) & 0xff); packet[15] = UInt8(a & 0xff)
+        packet[20] = UInt8(truncatingIfNeeded: i >> 8) | 0x80; packet[21] = UInt8(truncatingIfNeeded: i)
+        _ = packet.withUnsafeBytes { pipeline.process($0, timestampNanoseconds: Int64(i) * 2_000) { _ in detections &+= 1 } }
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let grown = max(0, residentBytes() - rssBefore)
+    let mb = { (b: Int) in String(format: "%.1f", Double(b) / 1_048_576) }
+    print("detector flood: \(sources) spoofed sources in \(String(format: "%.2f", seconds)) s, "
+        + "\(detections) alerts, RSS +\(mb(grown)) MiB (bound \(mb(bound)) MiB, evictions \(pipeline.detectors!.hub.evictions))")
+    return ",\"flood_sources\":\(sources),\"flood_alerts\":\(detections),\"detector_rss_mb\":\(mb(grown))"
+        + ",\"detector_bound_mb\":\(mb(bound))"
 }
 
 let name = CommandLine.arguments.dropFirst().first ?? ""

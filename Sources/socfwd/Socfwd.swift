@@ -138,6 +138,10 @@ struct Socfwd: ParsableCommand {
                 pipeline.installSignatures(signatures.set, config: configuration.signatures.inspectionConfig,
                                            flowCapacity: configuration.conntrack.maxConnections)
             }
+            if configuration.detection.enabled {
+                pipeline.installDetectors(hub: DetectorHub(config: configuration.detection),
+                                          flowCapacity: configuration.conntrack.maxConnections)
+            }
             let summary = try OfflineReplay.run(capture: capture, name: path, pipeline: &pipeline, eve: writer)
             print(summary.json)
         } catch let error as CaptureError {

@@ -85,6 +85,7 @@ public struct SocfwConfig: Equatable, Sendable {
     public var control = ControlConfig()
     public var quarantine = QuarantineConfig()
     public var signatures = SignatureConfig()
+    public var detection = DetectionConfig()
 
     public init() {}
 
@@ -104,7 +105,7 @@ public struct SocfwConfig: Equatable, Sendable {
         c.sourceFile = root.file
         let top = try root.mapping(allowed: [
             "mode", "queues", "marks", "nftables", "conntrack", "rules", "default_action", "malformed_action", "eve", "log_level",
-            "control", "quarantine", "signatures",
+            "control", "quarantine", "signatures", "detection",
         ])
         if let n = top["mode"] { c.mode = try n.oneOf(DeploymentMode.self, what: "mode") }
         if let n = top["queues"] {
@@ -166,6 +167,7 @@ public struct SocfwConfig: Equatable, Sendable {
         if let n = top["log_level"] { c.logLevel = try n.oneOf(LogLevel.self, what: "log level") }
         if let n = top["quarantine"] { c.quarantine = try QuarantineConfig.parse(n, resolve: c.resolve) }
         if let n = top["signatures"] { c.signatures = try SignatureConfig.parse(n, resolve: c.resolve) }
+        if let n = top["detection"] { c.detection = try DetectionConfig.parse(n) }
         if let n = top["control"] {
             let m = try n.mapping(allowed: ["socket", "group", "admin_group", "max_clients"])
             if let v = m["socket"] { c.control.socket = v.isNull ? nil : c.resolve(try v.string()) }

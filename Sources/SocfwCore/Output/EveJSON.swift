@@ -13,6 +13,7 @@ public enum EveJSON {
     public static func line(for event: Event) -> String {
         if event.kind == .flow, let c = event.connection { return flowLine(c, reason: event.endReason ?? .timeout) }
         if let hit = event.signature { return signatureLine(event, hit) }
+        if let d = event.detection { return detectionLine(event, d) }
         let p = event.packet
         var s = header(event, type: event.kind == .drop ? "drop" : "alert")
         if event.kind == .drop {
@@ -101,6 +102,35 @@ public enum EveJSON {
             if let n = h.contentLength { fields.append("\"length\":\(n)") }
             s += fields.joined(separator: ",") + "}"
         }
+        if let state = event.flowState { s += ",\"flow\":{\"state\":\"\(state.name)\"}" }
+        s += "}"
+        return s
+    }
+
+    /// A behavioural detection or protocol anomaly: an EVE alert (the
+    /// detector's signature id, Suricata's classification) with a
+    /// `detection` object holding the evidence (Docs/detection.md).
+    static func detectionLine(_ event: Event, _ d: Detection) -> String {
+        var s: String
+        if event.packet.ipVersion != 0 {
+            s = header(event, type: "alert")
+        } else {
+            s = "{\"timestamp\":\"\(timestamp(event.timestampNanoseconds))\",\"event_type\":\"alert\""
+            s += ",\"src_ip\":\"\(d.source)\""
+            if let t = d.target { s += ",\"dest_ip\":\"\(t)\"" }
+        }
+        s += ",\"alert\":{\"action\":\"\(d.blocked ? "blocked" : "allowed")\",\"gid\":1"
+        s += ",\"signature_id\":\(d.signatureID),\"rev\":1,\"signature\":\"\(escape(d.title))\""
+        s += ",\"category\":\"\(d.category)\",\"severity\":\(d.severity)}"
+        s += ",\"detection\":{\"detector\":\"\(d.kind.rawValue)\""
+        for (k, v) in d.labels { s += ",\"\(k)\":\"\(escape(v))\"" }
+        s += ",\"source\":\"\(d.source)\""
+        if let t = d.target { s += ",\"target\":\"\(t)\"" }
+        if let port = d.port { s += ",\"port\":\(port)" }
+        for (k, v) in d.figures { s += ",\"\(k)\":\(v)" }
+        s += ",\"response\":\"\(d.response.action.rawValue)\""
+        if d.response.action != .alert { s += ",\"response_seconds\":\(d.response.seconds)" }
+        s += "}"
         if let state = event.flowState { s += ",\"flow\":{\"state\":\"\(state.name)\"}" }
         s += "}"
         return s

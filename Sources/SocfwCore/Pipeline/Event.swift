@@ -35,6 +35,8 @@ public struct Event: Sendable {
     /// The signature behind an IDS alert (kind `.alert`; `blocked` when it
     /// dropped or rejected the packet).
     public var signature: SignatureHit?
+    /// The behavioural detection or protocol anomaly behind an alert.
+    public var detection: Detection?
 
     public init(kind: Kind, timestampNanoseconds: Int64, packet: PacketSummary, verdict: Verdict,
                 ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil,
@@ -62,6 +64,16 @@ public struct Event: Sendable {
         var e = Event(kind: .alert, timestampNanoseconds: timestampNanoseconds, packet: packet, verdict: verdict,
                       flowState: flowState)
         e.signature = hit
+        e.trackedFlowID = flowID
+        return e
+    }
+
+    /// A detector fired (on `packet`, or on a flush: `packet` is then empty).
+    public static func detected(_ d: Detection, packet: PacketSummary, timestampNanoseconds: Int64, verdict: Verdict,
+                                flowState: ConnectionState?, flowID: UInt64?) -> Event {
+        var e = Event(kind: .alert, timestampNanoseconds: timestampNanoseconds, packet: packet, verdict: verdict,
+                      flowState: flowState)
+        e.detection = d
         e.trackedFlowID = flowID
         return e
     }

@@ -16,6 +16,16 @@ public struct ReplaySummary: Sendable {
     public var signatureHits: [(info: SignatureInfo, matches: UInt64)]? = nil
     public var inspector: InspectorCounters? = nil
     public var stream: StreamCounters? = nil
+    /// Detections and anomalies (nil: detectors off).
+    public var detections: DetectionCounters? = nil
+
+    var detectionsJSON: String {
+        guard let d = detections else { return "" }
+        let by = d.detections.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.rawValue)\":\($0.value)" }
+        let anomalies = d.anomalies.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.name)\":\($0.value)" }
+        return ",\"detections\":{\"alerts\":\(counters.detections),\"drops\":\(counters.detectorDrops)"
+            + ",\"by_detector\":{\(by.joined(separator: ","))},\"anomalies\":{\(anomalies.joined(separator: ","))}}"
+    }
 
     var signaturesJSON: String {
         guard let hits = signatureHits, let c = inspector else { return "" }
@@ -56,7 +66,7 @@ public struct ReplaySummary: Sendable {
             + ",\"bytes\":\(counters.bytes),\"non_ip\":\(counters.nonIP)"
             + ",\"verdicts\":{\"accept\":\(counters.accepted),\"drop\":\(counters.dropped),\"reject\":\(counters.rejected)}"
             + ",\"malformed\":\(counters.malformed),\"parse_errors\":\(errors),\"events\":\(counters.events)"
-            + flowsJSON + rulesJSON + signaturesJSON
+            + flowsJSON + rulesJSON + signaturesJSON + detectionsJSON
             + ",\"seconds\":\(String(format: "%.6f", seconds)),\"packets_per_second\":\(Int(packetsPerSecond))}"
     }
 }
@@ -68,6 +78,7 @@ public enum OfflineReplay {
         var records = 0
         let start = DispatchTime.now().uptimeNanoseconds
         var failure: CaptureError? = nil
+        var last: Int64 = 0
         do {
             try capture.forEachRecord { record, frame in
                 records += 1
@@ -78,6 +89,7 @@ public enum OfflineReplay {
                 let packet = UnsafeRawBufferPointer(rebasing: frame[network.offset...])
                 let missing = record.originalLength - record.capturedLength
                 let wireLength = missing > 0 ? packet.count + missing : nil
+                last = record.timestampNanoseconds
                 _ = pipeline.process(packet, wireLength: wireLength, timestampNanoseconds: record.timestampNanoseconds) {
                     eve?.write($0)
                 }
@@ -89,6 +101,8 @@ public enum OfflineReplay {
         } catch {
             failure = error
         }
+        // The detectors' last local counts reach the hub (rates of the capture's end).
+        pipeline.detectorTick(now: last) { eve?.write($0) }
         let conntrack = pipeline.tracker?.counters
         // Like Suricata at the end of a capture: every flow still open ends (reason "shutdown").
         pipeline.flushFlows { eve?.write($0) }
@@ -108,6 +122,7 @@ public enum OfflineReplay {
             summary.inspector = inspector.counters
             summary.stream = inspector.streamCounters
         }
+        if let probe = pipeline.detectors { summary.detections = probe.hub.counters }
         return summary
     }
 }

@@ -28,6 +28,10 @@ public struct PipelineCounters: Equatable, Sendable {
     public var signatureBlocked: UInt64 = 0
     /// Of those, packets of a flow a signature blocked earlier.
     public var blockedFlowPackets: UInt64 = 0
+    /// Behavioural detections and anomaly alerts raised.
+    public var detections: UInt64 = 0
+    /// Packets dropped by the detectors (a blocked source, an anomaly whose action is drop).
+    public var detectorDrops: UInt64 = 0
 
     public init() {}
 
@@ -50,6 +54,8 @@ public struct PipelineCounters: Equatable, Sendable {
         r.signatureAlerts &+= b.signatureAlerts
         r.signatureBlocked &+= b.signatureBlocked
         r.blockedFlowPackets &+= b.blockedFlowPackets
+        r.detections &+= b.detections
+        r.detectorDrops &+= b.detectorDrops
         return r
     }
 }
@@ -68,6 +74,8 @@ public struct PacketResult: Sendable {
     public var bypass: Bool = false
     /// A signature decided the verdict (ruleIndex is then -1).
     public var signatureVerdict: Bool = false
+    /// A detector decided the verdict (ruleIndex is then -1).
+    public var detectorVerdict: Bool = false
 }
 
 /// The packet path shared by inline and offline mode: parse → rules → verdict
@@ -90,6 +98,8 @@ public struct Pipeline {
     let invalidVerdict: Verdict?
     /// Payload inspection (IDS signatures); nil: none.
     public private(set) var inspector: SignatureInspector?
+    /// Behavioural detectors and protocol anomalies; nil: none.
+    public private(set) var detectors: DetectorProbe?
 
     public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
                 connectionCapacity: Int = 0) {
@@ -170,6 +180,26 @@ public struct Pipeline {
         return []
     }
 
+    /// Installs the detectors (once), feeding the shared `hub`.
+    public mutating func installDetectors(hub: DetectorHub, flowCapacity: Int) {
+        guard detectors == nil else { return }
+        detectors = DetectorProbe(hub: hub, flowCapacity: flowCapacity)
+    }
+
+    /// Flushes the detectors' local counts (an idle worker calls this so
+    /// rates and blocks are current without packets).
+    public mutating func detectorTick(now: Int64, emit: (Event) -> Void) {
+        guard let detectors else { return }
+        var n: UInt64 = 0
+        detectors.flush(now: now) { d in
+            n &+= 1
+            emit(Event.detected(d, packet: PacketSummary(), timestampNanoseconds: now, verdict: .accept,
+                                flowState: nil, flowID: nil))
+        }
+        counters.detections &+= n
+        counters.events &+= n
+    }
+
     /// TCP packets of a tracked flow that no signature can concern (bare
     /// ACKs, a direction nothing inspects) skip the inspector; blocked flows
     /// were dropped before this.
@@ -226,6 +256,16 @@ public struct Pipeline {
         do {
             try PacketParser.parse(bytes, wireLength: wireLength, into: &summary)
         } catch {
+            if let detectors {
+                var n: UInt64 = 0
+                detectors.malformed(error, summary, now: timestampNanoseconds) { d in
+                    n &+= 1
+                    emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
+                                        verdict: malformedVerdict, flowState: nil, flowID: nil))
+                }
+                counters.detections &+= n
+                counters.events &+= n
+            }
             counters.malformed &+= 1
             counters.parseErrors[error.counterName, default: 0] &+= 1
             counters.count(malformedVerdict)
@@ -248,6 +288,30 @@ public struct Pipeline {
             if ended != 0 { releaseEndedSlots() }
             flow = t
             context = FlowContext(state: t.state, direction: t.direction)
+        }
+        // Loopback (ifindex 1 in every namespace; host mode queues it) is the
+        // host talking to itself: no scans, floods or land attacks there.
+        if let detectors, inInterface != 1, outInterface != 1 {
+            var n: UInt64 = 0
+            let drop = detectors.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds) { d in
+                n &+= 1
+                emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
+                                    verdict: d.blocked ? .drop : .accept, flowState: flow?.state, flowID: flow?.flowID))
+            }
+            if n != 0 {
+                counters.detections &+= n
+                counters.events &+= n
+            }
+            if drop {
+                counters.detectorDrops &+= 1
+                counters.count(.drop)
+                if let t = flow, tracker != nil { refused(t) }
+                var result = PacketResult(verdict: .drop, summary: summary, ruleIndex: -1, malformed: false, flow: flow)
+                result.detectorVerdict = true
+                return result
+            }
+        }
+        if tracker != nil, let t = flow {
             if t.state == .invalid, let verdict = invalidVerdict {
                 counters.count(verdict)
                 counters.events &+= 1

@@ -37,6 +37,9 @@ public struct TrackResult: Sendable, Equatable {
     public var flowID: UInt64
     /// A signature blocked this flow earlier (see `markBlocked`).
     public var blocked = false
+    /// This packet completed the TCP three-way handshake (the client's ACK
+    /// of the SYN-ACK): SYN-flood detection counts completions.
+    public var handshakeCompleted = false
 
     static func untracked(_ state: ConnectionState, reason: TrackInvalidReason? = nil, flowID: UInt64 = 0) -> TrackResult {
         TrackResult(state: state, direction: .original, index: -1, invalidReason: reason, created: false,
@@ -130,6 +133,7 @@ public struct ConnectionTracker {
                 result.blocked = c.blocked
                 var timeout = Int(c.timeoutSeconds)
                 if isTCP {
+                    let before = c.tcp.state
                     switch c.tcp.update(TCPSegmentInfo(p, packet: packet), direction: direction) {
                     case .invalid(let reason):
                         result.state = .invalid
@@ -140,6 +144,7 @@ public struct ConnectionTracker {
                         return
                     case .accepted(let state):
                         timeout = timeouts.seconds(for: state)
+                        result.handshakeCompleted = state == .established && before == .synReceived
                         if c.tcp.assured { c.assured = true }
                     }
                 }

@@ -1,0 +1,381 @@
+import SocfwWire
+
+/// One worker's side of the detectors: runs on every packet after the
+/// connection tracker. Per packet it costs a few compares (protocol
+/// anomalies) and, for packets outside established TCP connections, two
+/// updates of a small direct-mapped table of rate counts kept by this worker
+/// alone; the shared `DetectorHub` is called only for sparse events (scan
+/// probes, connections to authentication services, failed logins) and when
+/// the local counts are flushed (every `flushInterval`, or when an entry is
+/// displaced). Not thread-safe: one per worker.
+public final class DetectorProbe {
+    public let hub: DetectorHub
+    let config: DetectionConfig
+    var anomalies: AnomalyDetector
+    private var rates: [RateDelta]
+    private let rateMask: Int
+    private var nextFlush: Int64 = 0
+    /// How often local counts reach the hub: the detection delay of rates.
+    public static let flushInterval: Int64 = 100_000_000
+    /// Sources blocked by a detection (copy of the hub's, by generation).
+    private var blocked: [IPAddress: Int64] = [:]
+    private var blockGeneration: UInt64 = .max
+    /// Anomaly alerts already raised, by (anomaly, source) hash: until when.
+    private var anomalyQuiet: [Int64]
+    private var anomalyCounts = [UInt64](repeating: 0, count: 64)
+    /// Anomaly alerts left this second, per anomaly (a flood of spoofed
+    /// sources must not become a flood of alerts; the counters still count).
+    private var anomalyBudget = [UInt8](repeating: 0, count: 64)
+    private var anomalyBudgetSecond: Int64 = 0
+    static let anomalyAlertsPerSecond: UInt8 = 5
+    private var blockedPackets: UInt64 = 0
+    private var anomalyDrops: UInt64 = 0
+    /// Per flow slot: an HTTP login request was seen (bit 0).
+    private var slotFlags: [UInt8]
+    private var pendingDetections: [Detection] = []
+    private let scanEnabled: Bool
+    private let ratesEnabled: Bool
+    private let authEnabled: Bool
+    private let anomaliesEnabled: Bool
+    private let loginPaths: [[UInt8]]
+
+    public init(hub: DetectorHub, flowCapacity: Int) {
+        self.hub = hub
+        config = hub.config
+        anomalies = AnomalyDetector(config: hub.config.anomalies.limits)
+        rates = Array(repeating: RateDelta(), count: 1024)
+        rateMask = 1023
+        anomalyQuiet = Array(repeating: 0, count: 1024)
+        slotFlags = Array(repeating: 0, count: max(flowCapacity, 1))
+        scanEnabled = config.scan.enabled
+        ratesEnabled = config.synFlood.enabled || config.dos.enabled
+        authEnabled = config.bruteForce.enabled
+        anomaliesEnabled = config.anomalies.enabled
+        loginPaths = config.bruteForce.loginPaths.map { Array($0.utf8) }
+    }
+
+    /// Fixed bytes this worker's detector state holds.
+    public var memoryBytes: Int {
+        rates.count * MemoryLayout<RateDelta>.stride + anomalyQuiet.count * 8 + slotFlags.count
+            + anomalies.memoryBytes
+    }
+
+    // MARK: Per packet
+
+    /// Runs the detectors on one parsed packet. Returns true when the packet
+    /// must be dropped (its source is blocked by a detection, or it is an
+    /// anomaly whose action is drop). Detections go to `emit`.
+    @inline(__always)
+    public func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64,
+                        emit: (Detection) -> Void) -> Bool {
+        if now >= nextFlush { flush(now: now, emit: emit) }
+        if !blocked.isEmpty, let until = blocked[p.source], until > now {
+            blockedPackets &+= 1
+            return true
+        }
+        var drop = false
+        if anomaliesEnabled, let id = anomalies.inspect(p, packet: packet, fromOutside: fromOutside(p), now: now) {
+            drop = anomaly(id, p, now: now, emit: emit)
+        }
+        let isTCP = p.l4Protocol == IPProtocolNumber.tcp
+        // Established TCP connections are congestion controlled and answered:
+        // not probes, not floods. Their payload may carry login replies.
+        if isTCP, let t = flow, t.state == .established {
+            if ratesEnabled {
+                if t.handshakeCompleted {
+                    completed(p, now: now, emit: emit)
+                } else if p.tcpFlags.rawValue & 0x12 == 0x12 {
+                    // The server's SYN-ACK: counted for the server (its balance).
+                    withRate(DetectorKey(p.source, tag: RateRole.destination), now: now, emit: emit) { $0.synAck &+= 1 }
+                }
+            }
+            if authEnabled, p.payloadLength > 0, t.index >= 0 { authPayload(p, packet: packet, flow: t, now: now, emit: emit) }
+            return drop
+        }
+        if ratesEnabled { count(p, flow: flow, now: now, emit: emit) }
+        if scanEnabled, let type = probeType(p, packet: packet, flow: flow),
+           let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now) {
+            if raise(d, p, now: now, emit: emit) { drop = true }
+        }
+        if authEnabled, let t = flow, t.created, t.index >= 0 {
+            if Int(t.index) < slotFlags.count { slotFlags[Int(t.index)] = 0 }
+            if isTCP, let service = config.bruteForce.services[p.destinationPort],
+               service != .http,
+               let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
+                                       service: service, now: now) {
+                if raise(d, p, now: now, emit: emit) { drop = true }
+            }
+        }
+        return drop
+    }
+
+    /// A packet the parser refused: the anomaly it stands for, if any.
+    public func malformed(_ error: WireError, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+        guard anomaliesEnabled, let id = AnomalyDetector.classify(error, partial: p) else { return }
+        _ = anomaly(id, p, now: now, emit: emit)
+    }
+
+    @inline(__always)
+    private func fromOutside(_ p: PacketSummary) -> Bool {
+        guard p.l4Protocol == IPProtocolNumber.icmp || p.l4Protocol == IPProtocolNumber.icmpv6 else { return false }
+        return !config.isInternal(p.source)
+    }
+
+    /// Counts an anomaly and raises its alert once per (anomaly, source)
+    /// and suppression period. Returns true when its action is drop.
+    private func anomaly(_ id: AnomalyID, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) -> Bool {
+        let c = config.anomalies
+        guard !c.disabled.contains(id) else { return false }
+        anomalyCounts[Int(id.rawValue) & 63] &+= 1
+        let drops = c.drops(id)
+        if drops { anomalyDrops &+= 1 }
+        let key = DetectorKey(p.source, tag: 0x700 | id.rawValue)
+        let h = key.mixed
+        let slot = Int(truncatingIfNeeded: h) & 1023
+        // Locally quiet: no hub call per anomalous packet of a flood.
+        guard anomalyQuiet[slot] <= now else { return drops }
+        anomalyQuiet[slot] = now + min(config.suppressSeconds, 60) * 1_000_000_000
+        if now / 1_000_000_000 != anomalyBudgetSecond {
+            anomalyBudgetSecond = now / 1_000_000_000
+            for i in anomalyBudget.indices { anomalyBudget[i] = Self.anomalyAlertsPerSecond }
+        }
+        let b = Int(id.rawValue) & 63
+        guard anomalyBudget[b] > 0 else { return drops }
+        anomalyBudget[b] -= 1
+        guard hub.claim(key, now: now) else { return drops }
+        var d = Detection(
+            kind: .anomaly, signatureID: id.signatureID, title: "SOCFW ANOMALY \(id.summary)",
+            category: "Potentially Bad Traffic", severity: drops ? 2 : 3, source: p.source, target: p.destination,
+            port: p.l4Parsed && (p.l4Protocol == IPProtocolNumber.tcp || p.l4Protocol == IPProtocolNumber.udp)
+                ? p.destinationPort : nil,
+            labels: [("id", id.name), ("action", drops ? "drop" : "alert")],
+            figures: [("ttl", Int64(p.ttl)), ("length", Int64(p.ipLength))],
+            response: DetectorResponse(.alert))
+        d.blocked = drops
+        hub.fired(&d, now: now, blocksSource: false)
+        emit(d)
+        return drops
+    }
+
+    // MARK: Scan probes
+
+    /// The scan type a packet probes with, if it is a probe: a packet that
+    /// starts something (a new flow) or pokes outside any flow. Replies —
+    /// a victim's RSTs and ICMP errors — are never probes.
+    @inline(__always)
+    func probeType(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?) -> ScanType? {
+        switch p.l4Protocol {
+        case IPProtocolNumber.tcp:
+            let f = p.tcpFlags.rawValue & 0x3f
+            if let t = flow, t.index >= 0 {
+                // Inside a tracked flow only its first packet can be a probe:
+                // a SYN, or (loose pickup starts flows mid-stream) a bare ACK
+                // or FIN+ACK without data.
+                guard t.created else { return nil }
+                switch f {
+                case 0x02: return looksLikeStackSyn(p, packet: packet) ? .connect : .syn
+                case 0x10 where p.payloadLength == 0: return .ack
+                case 0x11 where p.payloadLength == 0: return .maimon
+                default: return nil
+                }
+            }
+            // Outside any flow: the stealth scans' flag sets.
+            switch f {
+            case 0x02: return looksLikeStackSyn(p, packet: packet) ? .connect : .syn
+            case 0x01: return .fin
+            case 0x00: return .null
+            case 0x29, 0x3f: return .xmas
+            case 0x10: return .ack
+            case 0x11: return .maimon
+            default: return nil
+            }
+        case IPProtocolNumber.udp:
+            guard let t = flow, t.created else { return nil }
+            return .udp
+        default:
+            return nil
+        }
+    }
+
+    /// A SYN from an operating system's stack (connect()) rather than
+    /// written by a scanner: stacks offer SACK and timestamps, so their SYNs
+    /// carry 12 or more bytes of options beyond the MSS; half-open scanners
+    /// (nmap -sS, masscan, hping3) send none or the MSS alone.
+    @inline(__always)
+    func looksLikeStackSyn(_ p: PacketSummary, packet: UnsafeRawBufferPointer) -> Bool {
+        let offset = p.l4Offset + 12
+        guard offset < packet.count else { return false }
+        return Int(packet[offset] >> 4) * 4 >= 32
+    }
+
+    // MARK: Brute force
+
+    private func authPayload(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64,
+                             emit: (Detection) -> Void) {
+        let toServer = t.direction == .original
+        let port = toServer ? p.destinationPort : p.sourcePort
+        guard let service = config.bruteForce.services[port] else { return }
+        let start = min(p.payloadOffset, packet.count)
+        let end = min(start + p.payloadLength, packet.count)
+        guard end - start >= 3 else { return }
+        let payload = UnsafeRawBufferPointer(rebasing: packet[start..<end])
+        let slot = Int(t.index)
+        if toServer {
+            // HTTP: a request for a login path is an attempt.
+            guard service == .http, slot < slotFlags.count, isLoginRequest(payload) else { return }
+            slotFlags[slot] |= 1
+            if let d = hub.authAttempt(source: p.source, target: p.destination, port: port, service: .http, now: now) {
+                _ = raise(d, p, now: now, emit: emit)
+            }
+            return
+        }
+        let failed: Bool
+        switch service {
+        case .ftp: failed = payload.starts(with: "530".utf8)
+        case .smtp: failed = payload.starts(with: "535".utf8)
+        case .pop3: failed = payload.starts(with: "-ERR".utf8)
+        case .imap: failed = imapNo(payload)
+        case .http:
+            failed = slot < slotFlags.count && slotFlags[slot] & 1 != 0 && payload.count >= 12
+                && payload.starts(with: "HTTP/1.".utf8) && payload[8] == 0x20 && payload[9] == UInt8(ascii: "4")
+                && payload[10] == UInt8(ascii: "0") && (payload[11] == UInt8(ascii: "1") || payload[11] == UInt8(ascii: "3"))
+        default: failed = false
+        }
+        guard failed else { return }
+        if let d = hub.authFailure(client: p.destination, server: p.source, port: port, service: service, now: now) {
+            _ = raise(d, p, now: now, emit: emit)
+        }
+    }
+
+    /// `METHOD /login...`: a request line whose path starts with a login path.
+    func isLoginRequest(_ payload: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        while i < payload.count, i < 10, payload[i] >= UInt8(ascii: "A"), payload[i] <= UInt8(ascii: "Z") { i += 1 }
+        guard i > 0, i < payload.count, payload[i] == 0x20 else { return false }
+        let path = UnsafeRawBufferPointer(rebasing: payload[(i + 1)...])
+        for login in loginPaths where path.count >= login.count && path.starts(with: login) {
+            // Whole segments only: /login, /login?x, /login/ — not /loginhelp.
+            if path.count == login.count { return true }
+            let next = path[login.count]
+            if next == 0x20 || next == UInt8(ascii: "?") || next == UInt8(ascii: "/") || next == UInt8(ascii: ".") {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// An IMAP tagged `NO` response: `tag NO ...`.
+    func imapNo(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let space = payload.prefix(64).firstIndex(of: 0x20), space > 0, payload[0] != UInt8(ascii: "*"),
+              space + 3 < payload.count else { return false }
+        return payload[space + 1] == UInt8(ascii: "N") && payload[space + 2] == UInt8(ascii: "O")
+            && payload[space + 3] == 0x20
+    }
+
+    // MARK: Rates
+
+    @inline(__always)
+    private func count(_ p: PacketSummary, flow: TrackResult?, now: Int64, emit: (Detection) -> Void) {
+        let klass = p.l4Protocol == IPProtocolNumber.tcp ? 0 : p.l4Protocol == IPProtocolNumber.udp ? 1 : 2
+        let bytes = UInt64(p.ipLength)
+        let isSyn = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x12 == 0x02
+        let isEcho = (p.l4Protocol == IPProtocolNumber.icmp && p.icmpType == 8)
+            || (p.l4Protocol == IPProtocolNumber.icmpv6 && p.icmpType == 128)
+        withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { d in
+            switch klass {
+            case 0: d.packets.0 &+= 1; d.bytes.0 &+= bytes
+            case 1: d.packets.1 &+= 1; d.bytes.1 &+= bytes
+            default: d.packets.2 &+= 1; d.bytes.2 &+= bytes
+            }
+            if isSyn { d.syn &+= 1 }
+            if isEcho { d.echo &+= 1 }
+            d.lastSource = p.source
+        }
+        withRate(DetectorKey(p.source, tag: RateRole.source), now: now, emit: emit) { d in
+            switch klass {
+            case 0: d.packets.0 &+= 1; d.bytes.0 &+= bytes
+            case 1: d.packets.1 &+= 1; d.bytes.1 &+= bytes
+            default: d.packets.2 &+= 1; d.bytes.2 &+= bytes
+            }
+            if isSyn { d.syn &+= 1 }
+        }
+        if isSyn {
+            withRate(DetectorKey(p.destination, port: p.destinationPort, tag: RateRole.destinationPort), now: now,
+                     emit: emit) { d in
+                d.syn &+= 1
+                d.lastSource = p.source
+            }
+        }
+    }
+
+    /// The client's ACK completed a handshake: counted for the server.
+    private func completed(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+        withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { $0.completed &+= 1 }
+        withRate(DetectorKey(p.destination, port: p.destinationPort, tag: RateRole.destinationPort), now: now,
+                 emit: emit) { $0.completed &+= 1 }
+    }
+
+    @inline(__always)
+    private func withRate(_ key: DetectorKey, now: Int64, emit: (Detection) -> Void, _ body: (inout RateDelta) -> Void) {
+        let i = Int(truncatingIfNeeded: key.mixed) & rateMask
+        if rates[i].key != key {
+            // Displaced: a busy entry goes to the hub now; a source that sent
+            // a packet or two (a spoofed flood's) is not worth the lock.
+            if !rates[i].isEmpty, rates[i].total >= 8 { merge(rates[i], now: now, emit: emit) }
+            rates[i] = RateDelta()
+            rates[i].key = key
+        }
+        body(&rates[i])
+    }
+
+    private func merge(_ delta: RateDelta, now: Int64, emit: (Detection) -> Void) {
+        hub.merge(delta, now: now, into: &pendingDetections)
+        if !pendingDetections.isEmpty {
+            for d in pendingDetections { _ = raise(d, nil, now: now, emit: emit) }
+            pendingDetections.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Emits a detection; one that drops or quarantines its source takes
+    /// effect here at once (other workers pick it up at their next flush).
+    /// Returns true when `p` comes from the source it blocks.
+    private func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64, emit: (Detection) -> Void) -> Bool {
+        var d = detection
+        var drop = false
+        if d.response.action != .alert {
+            blocked[d.source] = max(blocked[d.source] ?? 0, now + d.response.seconds * 1_000_000_000)
+            if let p, p.source == d.source {
+                d.blocked = true
+                drop = true
+            }
+        }
+        emit(d)
+        return drop
+    }
+
+    // MARK: Flush
+
+    /// Hands the local counts to the hub and picks up the blocked sources.
+    /// Runs from `inspect` every `flushInterval`; workers also call it when idle.
+    public func flush(now: Int64, emit: (Detection) -> Void) {
+        nextFlush = now + Self.flushInterval
+        for i in rates.indices where !rates[i].isEmpty {
+            merge(rates[i], now: now, emit: emit)
+            rates[i] = RateDelta()
+        }
+        if anomalyCounts.contains(where: { $0 != 0 }) || blockedPackets != 0 || anomalyDrops != 0 {
+            anomalyCounts.withUnsafeMutableBufferPointer { buffer in
+                hub.addCounters(anomalies: buffer, blockedPackets: blockedPackets, anomalyDrops: anomalyDrops)
+            }
+            blockedPackets = 0
+            anomalyDrops = 0
+        }
+        let generation = hub.blockGeneration
+        if generation != blockGeneration {
+            blockGeneration = generation
+            blocked = hub.blockedSources(now: now)
+        } else if !blocked.isEmpty {
+            blocked = blocked.filter { $0.value > now }
+        }
+    }
+}
