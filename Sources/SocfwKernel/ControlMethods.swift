@@ -57,6 +57,22 @@ extension InlineEngine {
                 let sid = try r.optionalInt("sid", in: 1...Int64(UInt32.max)).map(Int.init)
                 return try signatureList(limit: limit, offset: offset, sid: sid)
             },
+            ControlMethod("detectors.stats") { [self] r throws(ControlError) in
+                try r.allowOnly([])
+                return detectorStats()
+            },
+            ControlMethod("detectors.unblock", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["address"])
+                let text = try r.string("address")
+                guard let hub = detectorHub else { throw ControlError(.refused, "detection is disabled (detection.enabled: false)") }
+                guard let address = IPAddress(text) else { throw ControlError(.invalidParams, "'\(text)' is not an IPv4 or IPv6 address") }
+                guard hub.blockedSources(now: wallClockNanoseconds())[address] != nil else {
+                    throw ControlError(.refused, "\(address) is not blocked by a detection (socfwctl detectors lists the blocked sources)")
+                }
+                hub.unblock(address)
+                quarantine?.audit(actor: "uid:\(r.callerUID)", action: "detector-unblock", details: .object([("address", .string("\(address)"))]))
+                return .object([("unblocked", .string("\(address)"))])
+            },
             ControlMethod("rules.list") { [self] r throws(ControlError) in
                 try r.allowOnly([])
                 return .object([("rules", .array(try managedRules().map { ruleJSON($0.rule, hits: $0.hits) }))])
@@ -331,6 +347,60 @@ extension InlineEngine {
             }.map { ($0.key, .int(Int64($0.value))) })))
         }
         return .object(fields)
+    }
+
+    /// Detections by detector, anomaly counters, blocked sources, memory.
+    func detectorStats() -> JSONValue {
+        guard let hub = detectorHub else { return .object([("enabled", .bool(false))]) }
+        let c = hub.counters
+        let config = hub.config
+        let now = wallClockNanoseconds()
+        let anomalies: [JSONValue] = AnomalyID.allCases.map { id in
+            .object([("id", .string(id.name)), ("sid", .int(Int64(id.signatureID))),
+                     ("action", .string(config.anomalies.disabled.contains(id) ? "off" : config.anomalies.drops(id) ? "drop" : "alert")),
+                     ("packets", .int(Int64(clamping: c.anomalies[id] ?? 0))), ("summary", .string(id.summary))])
+        }
+        let blocked: [JSONValue] = hub.blockedSources(now: now).sorted { $0.key < $1.key }.map { address, until in
+            .object([("address", .string("\(address)")), ("until", .string(EveJSON.timestamp(until))),
+                     ("seconds_left", .int((until - now) / 1_000_000_000))])
+        }
+        func response(_ r: DetectorResponse) -> JSONValue {
+            .object([("action", .string(r.action.rawValue)), ("seconds", .int(r.seconds))])
+        }
+        return .object([
+            ("enabled", .bool(true)),
+            ("detections", .object(DetectorKind.allCases.map { ($0.rawValue, .int(Int64(clamping: c.detections[$0] ?? 0))) })),
+            ("anomalies", .array(anomalies)),
+            ("blocked_packets", .int(Int64(clamping: c.blockedPackets))),
+            ("anomaly_drops", .int(Int64(clamping: c.anomalyDrops))),
+            ("blocked", .array(blocked)),
+            ("memory_bytes", .int(Int64(hub.memoryBytes))),
+            ("evictions", .int(Int64(clamping: hub.evictions))),
+            ("detectors", .object([
+                ("scan", .object([("enabled", .bool(config.scan.enabled)), ("window_seconds", .int(config.scan.windowSeconds)),
+                                  ("ports", .int(Int64(config.scan.ports))), ("hosts", .int(Int64(config.scan.hosts))),
+                                  ("slow_window_seconds", .int(config.scan.slowWindowSeconds)),
+                                  ("slow_ports", .int(Int64(config.scan.slowPorts))), ("response", response(config.scan.response))])),
+                ("syn_flood", .object([("enabled", .bool(config.synFlood.enabled)),
+                                       ("window_ms", .int(config.synFlood.windowMilliseconds)),
+                                       ("syns", .int(Int64(config.synFlood.syns))),
+                                       ("completion_ratio", .double(config.synFlood.completionRatio)),
+                                       ("source_syns", .int(Int64(config.synFlood.sourceSyns))),
+                                       ("response", response(config.synFlood.response))])),
+                ("dos", .object([("enabled", .bool(config.dos.enabled)), ("window_ms", .int(config.dos.windowMilliseconds)),
+                                 ("destination_pps", .int(Int64(config.dos.destinationPacketsPerSecond))),
+                                 ("source_pps", .int(Int64(config.dos.sourcePacketsPerSecond))),
+                                 ("echo_pps", .int(Int64(config.dos.echoPerSecond))),
+                                 ("baseline_factor", .double(config.dos.baselineFactor)),
+                                 ("response", response(config.dos.response))])),
+                ("brute_force", .object([("enabled", .bool(config.bruteForce.enabled)),
+                                         ("window_seconds", .int(config.bruteForce.windowSeconds)),
+                                         ("connections", .int(Int64(config.bruteForce.connections))),
+                                         ("failures", .int(Int64(config.bruteForce.failures))),
+                                         ("response", response(config.bruteForce.response))])),
+                ("anomalies", .object([("enabled", .bool(config.anomalies.enabled))])),
+            ])),
+        ])
     }
 
     func signatureSummary(_ r: SignatureLoad.Report) -> JSONValue {

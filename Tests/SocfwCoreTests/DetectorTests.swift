@@ -485,6 +485,15 @@ struct DetectorPlumbingTests {
         }
     }
 
+    @Test("the packaged socfwd.yaml's detection block parses to the documented defaults")
+    func packagedConfig() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let c = try SocfwConfig.load(file: repo.appendingPathComponent("Packaging/etc/socfwd.yaml").path)
+        var expected = DetectionConfig()
+        expected.internalNetworks = c.detection.internalNetworks
+        #expect(c.detection == expected)
+    }
+
     @Test("a detection is an EVE alert with its evidence")
     func eve() throws {
         var h = DetectorHarness()

@@ -8,7 +8,7 @@ import SocfwWire
 /// probes, connections to authentication services, failed logins) and when
 /// the local counts are flushed (every `flushInterval`, or when an entry is
 /// displaced). Not thread-safe: one per worker.
-public final class DetectorProbe {
+public struct DetectorProbe {
     public let hub: DetectorHub
     let config: DetectionConfig
     var anomalies: AnomalyDetector
@@ -33,11 +33,18 @@ public final class DetectorProbe {
     /// Per flow slot: an HTTP login request was seen (bit 0).
     private var slotFlags: [UInt8]
     private var pendingDetections: [Detection] = []
+    /// Each source's first probe, held back until it sends a second (4096 entries).
+    private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
     private let scanEnabled: Bool
     private let ratesEnabled: Bool
     private let authEnabled: Bool
     private let anomaliesEnabled: Bool
     private let loginPaths: [[UInt8]]
+    /// Authentication service by port (index into `AuthService.allCases` + 1; 0: none):
+    /// a 64 KiB array, not a dictionary, on the per-packet path.
+    private let servicePorts: [UInt8]
+    /// Second bytes of the login paths (the first is '/'): most requests fail this test.
+    private let loginPathStarts: [Bool]
 
     public init(hub: DetectorHub, flowCapacity: Int) {
         self.hub = hub
@@ -52,11 +59,20 @@ public final class DetectorProbe {
         authEnabled = config.bruteForce.enabled
         anomaliesEnabled = config.anomalies.enabled
         loginPaths = config.bruteForce.loginPaths.map { Array($0.utf8) }
+        var ports = [UInt8](repeating: 0, count: 65536)
+        for (port, service) in config.bruteForce.services {
+            ports[Int(port)] = UInt8(AuthService.allCases.firstIndex(of: service)! + 1)
+        }
+        servicePorts = ports
+        var starts = [Bool](repeating: false, count: 256)
+        for p in loginPaths { starts[Int(p.count > 1 ? p[1] : 0)] = true }
+        loginPathStarts = starts
     }
 
     /// Fixed bytes this worker's detector state holds.
     public var memoryBytes: Int {
         rates.count * MemoryLayout<RateDelta>.stride + anomalyQuiet.count * 8 + slotFlags.count
+            + probeSources.count * MemoryLayout<FirstProbe>.stride
             + anomalies.memoryBytes
     }
 
@@ -66,7 +82,7 @@ public final class DetectorProbe {
     /// must be dropped (its source is blocked by a detection, or it is an
     /// anomaly whose action is drop). Detections go to `emit`.
     @inline(__always)
-    public func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64,
+    public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64,
                         emit: (Detection) -> Void) -> Bool {
         if now >= nextFlush { flush(now: now, emit: emit) }
         if !blocked.isEmpty, let until = blocked[p.source], until > now {
@@ -93,24 +109,26 @@ public final class DetectorProbe {
             return drop
         }
         if ratesEnabled { count(p, flow: flow, now: now, emit: emit) }
-        if scanEnabled, let type = probeType(p, packet: packet, flow: flow),
-           let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now) {
-            if raise(d, p, now: now, emit: emit) { drop = true }
+        if scanEnabled, let type = probeType(p, packet: packet, flow: flow), scanProbe(p, type: type, now: now, emit: emit) {
+            drop = true
         }
-        if authEnabled, let t = flow, t.created, t.index >= 0 {
-            if Int(t.index) < slotFlags.count { slotFlags[Int(t.index)] = 0 }
-            if isTCP, let service = config.bruteForce.services[p.destinationPort],
-               service != .http,
-               let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
-                                       service: service, now: now) {
-                if raise(d, p, now: now, emit: emit) { drop = true }
+        if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort) {
+            if service == .http {
+                // A new flow in this slot has seen no login request yet.
+                if Int(t.index) < slotFlags.count { slotFlags[Int(t.index)] = 0 }
+            } else if p.tcpFlags.rawValue & 0x12 == 0x02,
+                      // A connection attempt is a SYN (not a flow picked up mid-stream).
+                      let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
+                                              service: service, now: now),
+                      raise(d, p, now: now, emit: emit) {
+                drop = true
             }
         }
         return drop
     }
 
     /// A packet the parser refused: the anomaly it stands for, if any.
-    public func malformed(_ error: WireError, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+    public mutating func malformed(_ error: WireError, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
         guard anomaliesEnabled, let id = AnomalyDetector.classify(error, partial: p) else { return }
         _ = anomaly(id, p, now: now, emit: emit)
     }
@@ -123,7 +141,7 @@ public final class DetectorProbe {
 
     /// Counts an anomaly and raises its alert once per (anomaly, source)
     /// and suppression period. Returns true when its action is drop.
-    private func anomaly(_ id: AnomalyID, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) -> Bool {
+    private mutating func anomaly(_ id: AnomalyID, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) -> Bool {
         let c = config.anomalies
         guard !c.disabled.contains(id) else { return false }
         anomalyCounts[Int(id.rawValue) & 63] &+= 1
@@ -197,6 +215,47 @@ public final class DetectorProbe {
         }
     }
 
+    /// Hands a probe to the hub once its source has sent a second one to
+    /// this worker: most sources open one connection (and a spoofed flood's
+    /// sources one each), so most probes never take a lock. A scanner loses
+    /// at most its first probe per worker to this filter.
+    private mutating func scanProbe(_ p: PacketSummary, type: ScanType, now: Int64, emit: (Detection) -> Void) -> Bool {
+        let i = Int(truncatingIfNeeded: Self.localHash(p.source, 0x100 | UInt16(type.rawValue)) >> 52)
+        var forward = false
+        if probeSources[i].source != p.source || probeSources[i].type != type.rawValue {
+            probeSources[i] = FirstProbe(source: p.source, target: p.destination, port: p.destinationPort,
+                                         type: type.rawValue, forwarded: false)
+        } else if !probeSources[i].forwarded {
+            let first = probeSources[i]
+            probeSources[i].forwarded = true
+            forward = true
+            if first.target != p.destination || first.port != p.destinationPort,
+               let d = hub.scanProbe(source: p.source, target: first.target, port: first.port, type: type, now: now) {
+                _ = raise(d, p, now: now, emit: emit)
+            }
+        } else {
+            forward = true
+        }
+        guard forward,
+              let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now)
+        else { return false }
+        return raise(d, p, now: now, emit: emit)
+    }
+
+    struct FirstProbe {
+        var source = DetectorKey.none
+        var target = DetectorKey.none
+        var port: UInt16 = 0
+        var type: UInt8 = 0xff
+        var forwarded = false
+    }
+
+    /// A cheap hash for this worker's direct-mapped tables (one multiply).
+    @inline(__always)
+    static func localHash(_ a: IPAddress, _ tag: UInt16) -> UInt64 {
+        (a.low ^ (a.high &* 0x9e37_79b9_7f4a_7c15) ^ UInt64(tag) << 40) &* 0xbf58_476d_1ce4_e5b9
+    }
+
     /// A SYN from an operating system's stack (connect()) rather than
     /// written by a scanner: stacks offer SACK and timestamps, so their SYNs
     /// carry 12 or more bytes of options beyond the MSS; half-open scanners
@@ -210,11 +269,11 @@ public final class DetectorProbe {
 
     // MARK: Brute force
 
-    private func authPayload(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64,
+    private mutating func authPayload(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64,
                              emit: (Detection) -> Void) {
         let toServer = t.direction == .original
         let port = toServer ? p.destinationPort : p.sourcePort
-        guard let service = config.bruteForce.services[port] else { return }
+        guard let service = service(port) else { return }
         let start = min(p.payloadOffset, packet.count)
         let end = min(start + p.payloadLength, packet.count)
         guard end - start >= 3 else { return }
@@ -247,11 +306,17 @@ public final class DetectorProbe {
         }
     }
 
+    @inline(__always)
+    func service(_ port: UInt16) -> AuthService? {
+        let i = servicePorts[Int(port)]
+        return i == 0 ? nil : AuthService.allCases[Int(i) - 1]
+    }
+
     /// `METHOD /login...`: a request line whose path starts with a login path.
     func isLoginRequest(_ payload: UnsafeRawBufferPointer) -> Bool {
         var i = 0
         while i < payload.count, i < 10, payload[i] >= UInt8(ascii: "A"), payload[i] <= UInt8(ascii: "Z") { i += 1 }
-        guard i > 0, i < payload.count, payload[i] == 0x20 else { return false }
+        guard i > 0, i + 2 < payload.count, payload[i] == 0x20, loginPathStarts[Int(payload[i + 2])] else { return false }
         let path = UnsafeRawBufferPointer(rebasing: payload[(i + 1)...])
         for login in loginPaths where path.count >= login.count && path.starts(with: login) {
             // Whole segments only: /login, /login?x, /login/ — not /loginhelp.
@@ -275,7 +340,7 @@ public final class DetectorProbe {
     // MARK: Rates
 
     @inline(__always)
-    private func count(_ p: PacketSummary, flow: TrackResult?, now: Int64, emit: (Detection) -> Void) {
+    private mutating func count(_ p: PacketSummary, flow: TrackResult?, now: Int64, emit: (Detection) -> Void) {
         let klass = p.l4Protocol == IPProtocolNumber.tcp ? 0 : p.l4Protocol == IPProtocolNumber.udp ? 1 : 2
         let bytes = UInt64(p.ipLength)
         let isSyn = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x12 == 0x02
@@ -309,15 +374,15 @@ public final class DetectorProbe {
     }
 
     /// The client's ACK completed a handshake: counted for the server.
-    private func completed(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+    private mutating func completed(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
         withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { $0.completed &+= 1 }
         withRate(DetectorKey(p.destination, port: p.destinationPort, tag: RateRole.destinationPort), now: now,
                  emit: emit) { $0.completed &+= 1 }
     }
 
     @inline(__always)
-    private func withRate(_ key: DetectorKey, now: Int64, emit: (Detection) -> Void, _ body: (inout RateDelta) -> Void) {
-        let i = Int(truncatingIfNeeded: key.mixed) & rateMask
+    private mutating func withRate(_ key: DetectorKey, now: Int64, emit: (Detection) -> Void, _ body: (inout RateDelta) -> Void) {
+        let i = Int(truncatingIfNeeded: (Self.localHash(key.a, key.tag) ^ UInt64(key.port)) >> 54) & rateMask
         if rates[i].key != key {
             // Displaced: a busy entry goes to the hub now; a source that sent
             // a packet or two (a spoofed flood's) is not worth the lock.
@@ -328,7 +393,7 @@ public final class DetectorProbe {
         body(&rates[i])
     }
 
-    private func merge(_ delta: RateDelta, now: Int64, emit: (Detection) -> Void) {
+    private mutating func merge(_ delta: RateDelta, now: Int64, emit: (Detection) -> Void) {
         hub.merge(delta, now: now, into: &pendingDetections)
         if !pendingDetections.isEmpty {
             for d in pendingDetections { _ = raise(d, nil, now: now, emit: emit) }
@@ -339,7 +404,7 @@ public final class DetectorProbe {
     /// Emits a detection; one that drops or quarantines its source takes
     /// effect here at once (other workers pick it up at their next flush).
     /// Returns true when `p` comes from the source it blocks.
-    private func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64, emit: (Detection) -> Void) -> Bool {
+    private mutating func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64, emit: (Detection) -> Void) -> Bool {
         var d = detection
         var drop = false
         if d.response.action != .alert {
@@ -357,15 +422,16 @@ public final class DetectorProbe {
 
     /// Hands the local counts to the hub and picks up the blocked sources.
     /// Runs from `inspect` every `flushInterval`; workers also call it when idle.
-    public func flush(now: Int64, emit: (Detection) -> Void) {
+    public mutating func flush(now: Int64, emit: (Detection) -> Void) {
         nextFlush = now + Self.flushInterval
         for i in rates.indices where !rates[i].isEmpty {
             merge(rates[i], now: now, emit: emit)
             rates[i] = RateDelta()
         }
         if anomalyCounts.contains(where: { $0 != 0 }) || blockedPackets != 0 || anomalyDrops != 0 {
+            let hub = self.hub, blocked = blockedPackets, drops = anomalyDrops
             anomalyCounts.withUnsafeMutableBufferPointer { buffer in
-                hub.addCounters(anomalies: buffer, blockedPackets: blockedPackets, anomalyDrops: anomalyDrops)
+                hub.addCounters(anomalies: buffer, blockedPackets: blocked, anomalyDrops: drops)
             }
             blockedPackets = 0
             anomalyDrops = 0

@@ -189,9 +189,9 @@ public struct Pipeline {
     /// Flushes the detectors' local counts (an idle worker calls this so
     /// rates and blocks are current without packets).
     public mutating func detectorTick(now: Int64, emit: (Event) -> Void) {
-        guard let detectors else { return }
+        guard detectors != nil else { return }
         var n: UInt64 = 0
-        detectors.flush(now: now) { d in
+        detectors!.flush(now: now) { d in
             n &+= 1
             emit(Event.detected(d, packet: PacketSummary(), timestampNanoseconds: now, verdict: .accept,
                                 flowState: nil, flowID: nil))
@@ -256,12 +256,13 @@ public struct Pipeline {
         do {
             try PacketParser.parse(bytes, wireLength: wireLength, into: &summary)
         } catch {
-            if let detectors {
+            if detectors != nil {
                 var n: UInt64 = 0
-                detectors.malformed(error, summary, now: timestampNanoseconds) { d in
+                let verdict = malformedVerdict
+                detectors!.malformed(error, summary, now: timestampNanoseconds) { d in
                     n &+= 1
                     emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
-                                        verdict: malformedVerdict, flowState: nil, flowID: nil))
+                                        verdict: verdict, flowState: nil, flowID: nil))
                 }
                 counters.detections &+= n
                 counters.events &+= n
@@ -291,9 +292,9 @@ public struct Pipeline {
         }
         // Loopback (ifindex 1 in every namespace; host mode queues it) is the
         // host talking to itself: no scans, floods or land attacks there.
-        if let detectors, inInterface != 1, outInterface != 1 {
+        if detectors != nil, inInterface != 1, outInterface != 1 {
             var n: UInt64 = 0
-            let drop = detectors.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds) { d in
+            let drop = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds) { d in
                 n &+= 1
                 emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
                                     verdict: d.blocked ? .drop : .accept, flowState: flow?.state, flowID: flow?.flowID))
