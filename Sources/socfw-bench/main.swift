@@ -127,8 +127,11 @@ func benchPipeline() throws {
     func detectorRounds(_ capture: CaptureFile, _ name: String, count: Int) throws -> (off: Double, on: Double, detections: UInt64) {
         var bestOff = Double.infinity, bestOn = Double.infinity
         var detections: UInt64 = 0
+        // SOCFW_BENCH_ONLY=detectors-on|detectors-off: one side only (for profiling).
+        let only = ProcessInfo.processInfo.environment["SOCFW_BENCH_ONLY"]
+        let sides = only == "detectors-on" ? [true] : only == "detectors-off" ? [false] : [false, true]
         for round in 1...rounds {
-            for on in [false, true] {
+            for on in sides {
                 var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: .drop, conntrack: ConntrackConfig(),
                                         connectionCapacity: 1 << 20)
                 if on { pipeline.installDetectors(hub: DetectorHub(config: DetectionConfig()), flowCapacity: 1 << 20) }

@@ -21,6 +21,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ SCAN_PORTS = 20                  # distinct ports in the window that make a vert
 DETECTION_YAML = f"""\
 detection:
   scan:
-    window_seconds: {SCAN_WINDOW_SECONDS}
+    window: {SCAN_WINDOW_SECONDS}s
     ports: {SCAN_PORTS}
 """
 
@@ -53,10 +54,10 @@ NMAP_COMMON = ["-n", "-Pn", "-T4", "--max-retries", "1", "--max-rtt-timeout", "2
                "--min-rate", "300", "-p", f"1-{NMAP_PORTS}"]
 NMAP_TIMEOUT = 30
 HPING_SECONDS = 3
-HYDRA_PASSWORDS = 40
+HYDRA_PASSWORDS = 100           # ~24 connections: brute_force.connections is 15 per 60 s
 HYDRA_LOGIN = "socfwlab"         # need not exist: sshd answers "Invalid user", every try fails
 HYDRA_ARGS = ["-t", "4", "-f", "-I", "-w", "2"]
-HYDRA_TIMEOUT = 40
+HYDRA_TIMEOUT = 60
 CURL_REQUESTS = 50
 IPERF_SECONDS = 3
 IPERF_PORT = 5201
@@ -79,16 +80,18 @@ def find_tool(name):
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
 
 
-def detection_config(text):
+def detection_config(text, detection_yaml=None):
     if os.environ.get(ENV_DETECTION_CONFIG, "1") == "0":
         return text
-    return text.rstrip("\n") + "\n" + DETECTION_YAML
+    return text.rstrip("\n") + "\n" + (detection_yaml or DETECTION_YAML)
 
 
-def detector_lab(request, mode, suffix):
+def detector_lab(request, mode, suffix, detection_yaml=None):
     """A lab (unique name, torn down by finalizer) running socfwd with the
-    detector configuration, no rules, and labnet's listeners on the server."""
-    lab = lab_with_rules(request, mode, suffix, RULES_YAML, name="detect", edit_config=detection_config)
+    detector configuration (DETECTION_YAML unless given), no rules, and
+    labnet's listeners on the server."""
+    lab = lab_with_rules(request, mode, suffix, RULES_YAML, name="detect",
+                         edit_config=lambda text: detection_config(text, detection_yaml))
     lab.eve = Eve(lab)
     return lab
 
@@ -118,6 +121,46 @@ def ns_popen(ns, args, stdout, stderr, cwd=None):
                             stdin=subprocess.DEVNULL, text=True, cwd=cwd)
 
 
+class ToolRun:
+    """A finished tool: args, returncode, stdout (stderr merged), start
+    (wall clock), seconds, and the first matching detection (or None)."""
+
+    def __init__(self, args, returncode, stdout, start, seconds, alert):
+        self.args, self.returncode, self.stdout = args, returncode, stdout
+        self.start, self.seconds, self.alert = start, seconds, alert
+        self.args_text = shlex.join(map(str, args))
+
+
+def run_watching(lab, ns, args, timeout, watch, detector=None, cwd=None, after=5.0, on_start=None):
+    """Run a tool in ns while polling the lab's EVE file for the first
+    detection satisfying `watch` (so that its delay is measured while the
+    tool runs); then up to `after` s more if none came. The tool is killed
+    (and the test fails) after `timeout` s. Output goes to a temporary file,
+    so a chatty tool never blocks on a full pipe."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        start = time.time()
+        proc = ns_popen(ns, args, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        if on_start:
+            on_start(proc)
+        deadline = time.monotonic() + timeout
+        alert = None
+        try:
+            while proc.poll() is None:
+                if alert is None:
+                    alert = next((e for e in lab.eve.detections(detector) if watch(e)), None)
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out after {timeout}s: {shlex.join(map(str, args))}")
+                time.sleep(0.05)
+        finally:
+            stop_process(proc)
+        seconds = time.time() - start
+        out.seek(0)
+        text = out.read()
+    if alert is None:
+        alert = lab.eve.wait(watch, after, detector)
+    return ToolRun(args, proc.returncode, text, start, seconds, alert)
+
+
 def descendants(pid):
     """Pids of every descendant of pid (from /proc), deepest last."""
     children = {}
@@ -140,24 +183,42 @@ def descendants(pid):
 
 def stop_process(proc, timeout=5):
     """SIGTERM a Popen and its descendants (by pid), SIGKILL what is left."""
-    if proc is None:
-        return
-    kids = descendants(proc.pid) if proc.poll() is None else []
-    for pid in [proc.pid, *kids]:
-        try:
-            os.kill(pid, 15)
-        except (ProcessLookupError, PermissionError):
-            pass
+    if proc is None or proc.poll() is not None:
+        return                      # exited and reaped: its pid may be reused
+    kids = [(pid, start_time(pid)) for pid in descendants(proc.pid)]
+    signal_pids(kids, 15)
+    try:
+        proc.terminate()
+    except ProcessLookupError:
+        pass
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
-    for pid in kids:
-        try:
-            os.kill(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+    deadline = time.monotonic() + 2
+    while any(start_time(pid) == st for pid, st in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    signal_pids(kids, 9)
+
+
+def start_time(pid):
+    """A process's start time (clock ticks since boot), None if it is gone:
+    with the pid, it names the process even if the pid is reused later."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def signal_pids(pids, sig):
+    """Signal each (pid, start time) that is still the same process."""
+    for pid, st in pids:
+        if st is not None and start_time(pid) == st:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 # ------------------------------------------------------------ EVE
@@ -262,13 +323,11 @@ def rp_filter(lab, iface):
 
 
 # ------------------------------------------------------------ nmap
-def nmap(lab, flag, family=4, timeout=NMAP_TIMEOUT):
-    """nmap FLAG from the client against the server; returns (process, start time, seconds)."""
+def nmap(lab, flag, watch, family=4, timeout=NMAP_TIMEOUT, after=5.0):
+    """nmap FLAG from the client against the server, watching EVE for a scan
+    detection satisfying `watch`: a ToolRun."""
     args = ["nmap", flag, *NMAP_COMMON] + (["-6"] if family == 6 else []) + [lab.server_ip(family)]
-    t0 = time.time()
-    p = ns_run(lab.client_ns, args, timeout=timeout)
-    p.args_text = shlex.join(args)
-    return p, t0, time.time() - t0
+    return run_watching(lab, lab.client_ns, args, timeout, watch, detector="scan", after=after)
 
 
 def nmap_ports_reported(out):
@@ -408,17 +467,14 @@ class Sshd:
             self.made_privsep_dir = False
 
 
-def hydra_ssh(lab, workdir, timeout=HYDRA_TIMEOUT):
+def hydra_ssh(lab, workdir, watch, timeout=HYDRA_TIMEOUT, after=5.0):
     """hydra with HYDRA_PASSWORDS random wrong passwords against the server's
-    sshd; returns (process, start time, seconds). cwd is workdir (hydra
-    writes ./hydra.restore)."""
+    sshd, watching EVE for a brute-force detection satisfying `watch`: a
+    ToolRun. cwd is workdir (hydra writes ./hydra.restore there)."""
     words = Path(workdir) / "passwords.txt"
     words.write_text("".join(f"wrong-{i}-{secrets.token_urlsafe(9)}\n" for i in range(HYDRA_PASSWORDS)))
     args = ["hydra", "-l", HYDRA_LOGIN, "-P", words, *HYDRA_ARGS, f"ssh://{lab.server_ip(4)}:22"]
-    t0 = time.time()
-    p = ns_run(lab.client_ns, args, timeout=timeout, cwd=workdir)
-    p.args_text = shlex.join(map(str, args))
-    return p, t0, time.time() - t0
+    return run_watching(lab, lab.client_ns, args, timeout, watch, detector="brute_force", cwd=workdir, after=after)
 
 
 # ------------------------------------------------------------ benign traffic
