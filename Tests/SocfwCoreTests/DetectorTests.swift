@@ -263,6 +263,23 @@ struct FloodDetectorTests {
         #expect(h.detections(.scan).isEmpty)
     }
 
+    @Test("a SYN flood spread over four workers is still one alert: their local counts meet in the hub")
+    func floodAcrossWorkers() {
+        let hub = DetectorHub(config: DetectionConfig())
+        var workers = (0..<4).map { _ in DetectorHarness(hub: hub) }
+        var rng = SplitMix64(seed: 21)
+        // 1,600 SYNs in 800 ms: each worker alone sees 400, under the threshold of 1,000.
+        for i in 0..<1600 {
+            let src = "100.\(64 + rng.below(64)).\(rng.below(256)).\(1 + rng.below(254))"
+            workers[i % 4].send(synPacket(src, victim, sport: UInt16(1024 + rng.below(60000)), dport: 80, stack: false),
+                                at: Int64(i) * 500_000)
+        }
+        for w in workers.indices { workers[w].tick(at: 900 * ms) }
+        let floods = workers.flatMap { $0.detections(.synFlood) }
+        #expect(floods.count == 1)
+        #expect(floods.first?.target == IPAddress(victim))
+    }
+
     @Test("a busy server whose handshakes complete is not flooded")
     func busyServer() {
         var h = DetectorHarness()
