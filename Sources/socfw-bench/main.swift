@@ -131,20 +131,29 @@ func benchPipeline() throws {
         let only = ProcessInfo.processInfo.environment["SOCFW_BENCH_ONLY"]
         let sides = only == "detectors-on" ? [true] : only == "detectors-off" ? [false] : [false, true]
         for round in 1...rounds {
-            for on in sides {
+            // Alternate which side goes first: the one after pays for the
+            // other's freed memory (page faults, allocator state).
+            for on in round % 2 == 0 ? sides.reversed() : sides {
                 var pipeline = Pipeline(ruleSet: ruleSet, malformedAction: .drop, conntrack: ConntrackConfig(),
                                         connectionCapacity: 1 << 20)
-                if on { pipeline.installDetectors(hub: DetectorHub(config: DetectionConfig()), flowCapacity: 1 << 20) }
+                if on { pipeline.installDetectors(hub: DetectorHub(config: benchDetectionConfig()), flowCapacity: 1 << 20) }
+                // Thread CPU time, not wall time: on a shared VM the wall
+                // clock also counts time stolen by other guests (±15 % per run).
+                let cpu0 = threadCPUSeconds()
                 let summary = try OfflineReplay.run(capture: capture, name: name, pipeline: &pipeline, eve: nil)
-                if on { bestOn = min(bestOn, summary.seconds); detections = summary.counters.detections }
-                else { bestOff = min(bestOff, summary.seconds) }
-                print("\(name) round \(round), conntrack, detectors \(on ? "on " : "off"): \(Int(summary.packetsPerSecond)) packets/s")
+                let cpu = threadCPUSeconds() - cpu0
+                if on { bestOn = min(bestOn, cpu); detections = summary.counters.detections }
+                else { bestOff = min(bestOff, cpu) }
+                print("\(name) round \(round), conntrack, detectors \(on ? "on " : "off"): \(Int(Double(count) / cpu)) packets per CPU second")
             }
         }
         return (bestOff * 1e9 / Double(count), bestOn * 1e9 / Double(count), detections)
     }
-    let real = try detectorRounds(flowCapture, "connections", count: flowPackets)
-    let worst = try detectorRounds(capture, "new-flow-per-packet", count: packets)
+    // SOCFW_BENCH_ONLY=...-on/-off with SOCFW_BENCH_CAPTURE=connections|random: one capture (profiling).
+    let which = ProcessInfo.processInfo.environment["SOCFW_BENCH_CAPTURE"]
+    let real = which == "random" ? (1.0, 1.0, UInt64(0)) : try detectorRounds(flowCapture, "connections", count: flowPackets)
+    let worst = which == "connections" ? (off: 1.0, on: 1.0, detections: UInt64(0))
+        : try detectorRounds(capture, "new-flow-per-packet", count: packets)
     let (nsOff, nsOn, detections) = real
     print("{\"pps\":\(Int(pps)),\"ns_per_packet\":\(String(format: "%.1f", ns)),\"packets\":\(packets),\"rules\":\(ruleCount)"
         + ",\"rounds\":\(rounds),\"accepted\":\(s.counters.accepted),\"dropped\":\(s.counters.dropped)"
@@ -249,6 +258,28 @@ func writeFlowCapture(path: String, packets: Int, rng: inout SplitMix64) throws 
     }
     try writer.close()
     return written
+}
+
+/// CPU time this thread has used, in seconds.
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// The detectors to measure: all, or those in SOCFW_BENCH_DETECTORS
+/// (comma-separated: scan, syn_flood, dos, brute_force, anomalies; `none`
+/// measures the call alone) — for finding what costs.
+func benchDetectionConfig() -> DetectionConfig {
+    var c = DetectionConfig()
+    guard let list = ProcessInfo.processInfo.environment["SOCFW_BENCH_DETECTORS"] else { return c }
+    let on = Set(list.split(separator: ",").map(String.init))
+    c.scan.enabled = on.contains("scan")
+    c.synFlood.enabled = on.contains("syn_flood")
+    c.dos.enabled = on.contains("dos")
+    c.bruteForce.enabled = on.contains("brute_force")
+    c.anomalies.enabled = on.contains("anomalies")
+    return c
 }
 
 /// A SYN flood from `sources` distinct spoofed addresses through the

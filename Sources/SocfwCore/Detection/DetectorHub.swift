@@ -193,35 +193,29 @@ public final class DetectorHub: Sendable {
         guard c.enabled, !config.isExempt(source) else { return nil }
         let t = UInt16(type.rawValue) << 4
         let half = c.windowSeconds * 500_000_000
-        var crossed: (ScanScope, Int)? = nil
-        // Vertical: distinct ports of one host.
+        // The three sketches of one source live in the stripe of the source:
+        // one lock per probe.
         let vk = DetectorKey(source, target, tag: 0x100 | t | 1)
-        let vh = vk.mixed
-        let ports = stripes[stripe(vh)].withLock { s in
-            s.scans.update(vk, hash: vh, now: now) { $0.distinct.add(DetectorKey.mix(UInt64(port)), now: now, halfWindow: half) }
-        }
-        if ports >= c.ports { crossed = (.vertical, ports) }
-        // Horizontal: distinct hosts on one port.
-        if crossed == nil {
-            let hk = DetectorKey(source, port: port, tag: 0x100 | t | 2)
-            let hh = hk.mixed
-            let hosts = stripes[stripe(hh)].withLock { s in
-                s.scans.update(hk, hash: hh, now: now) { $0.distinct.add(DetectorKey.mix(target.high ^ target.low), now: now, halfWindow: half) }
+        let hk = DetectorKey(source, port: port, tag: 0x100 | t | 2)
+        let sk = DetectorKey(source, tag: 0x100 | t | 3)
+        let slowHalf = c.slowWindowSeconds * 500_000_000
+        let (ports, hosts, pairs) = stripes[stripe(sk.mixed)].withLock { s -> (Int, Int, Int) in
+            // Vertical: distinct ports of one host.
+            let ports = s.scans.update(vk, hash: vk.mixed, now: now) {
+                $0.distinct.add(DetectorKey.mix(UInt64(port)), now: now, halfWindow: half)
             }
-            if hosts >= c.hosts { crossed = (.horizontal, hosts) }
-        }
-        // Slow: distinct host:port pairs over the long window.
-        if crossed == nil {
-            let sk = DetectorKey(source, tag: 0x100 | t | 3)
-            let sh = sk.mixed
-            let pairs = stripes[stripe(sh)].withLock { s in
-                s.slowScans.update(sk, hash: sh, now: now) {
-                    $0.distinct.add(DetectorKey.mix(target.high ^ target.low ^ UInt64(port) << 40), now: now,
-                                    halfWindow: c.slowWindowSeconds * 500_000_000)
-                }
+            // Horizontal: distinct hosts on one port.
+            let hosts = s.scans.update(hk, hash: hk.mixed, now: now) {
+                $0.distinct.add(DetectorKey.mix(target.high ^ target.low), now: now, halfWindow: half)
             }
-            if pairs >= c.slowPorts { crossed = (.slow, pairs) }
+            // Slow: distinct host:port pairs over the long window.
+            let pairs = s.slowScans.update(sk, hash: sk.mixed, now: now) {
+                $0.distinct.add(DetectorKey.mix(target.high ^ target.low ^ UInt64(port) << 40), now: now, halfWindow: slowHalf)
+            }
+            return (ports, hosts, pairs)
         }
+        let crossed: (ScanScope, Int)? = ports >= c.ports ? (.vertical, ports) : hosts >= c.hosts ? (.horizontal, hosts)
+            : pairs >= c.slowPorts ? (.slow, pairs) : nil
         guard let (scope, count) = crossed,
               claim(DetectorKey(source, tag: 0x200 | t), now: now) else { return nil }
         let window = scope == .slow ? c.slowWindowSeconds : c.windowSeconds

@@ -35,14 +35,19 @@ public struct DetectorProbe {
     private var pendingDetections: [Detection] = []
     /// Each source's first probe, held back until it sends a second (4096 entries).
     private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
+    /// Probes (source, host, port, type) forwarded recently, by hash (8192 entries).
+    private var recentPairs = [UInt64](repeating: 0, count: 8192)
+    private var recentPairTimes = [Int64](repeating: 0, count: 8192)
+    private let scanHalfWindow: Int64
     private let scanEnabled: Bool
     private let ratesEnabled: Bool
     private let authEnabled: Bool
     private let anomaliesEnabled: Bool
     private let loginPaths: [[UInt8]]
-    /// Authentication service by port (index into `AuthService.allCases` + 1; 0: none):
-    /// a 64 KiB array, not a dictionary, on the per-packet path.
+    /// Authentication service by port (index into `AuthService.allCases` + 1; 0: none),
+    /// behind a bitmap of the ports (8 KiB, stays in L1): no dictionary on the per-packet path.
     private let servicePorts: [UInt8]
+    private let servicePortBits: [UInt64]
     /// Second bytes of the login paths (the first is '/'): most requests fail this test.
     private let loginPathStarts: [Bool]
 
@@ -55,6 +60,7 @@ public struct DetectorProbe {
         anomalyQuiet = Array(repeating: 0, count: 1024)
         slotFlags = Array(repeating: 0, count: max(flowCapacity, 1))
         scanEnabled = config.scan.enabled
+        scanHalfWindow = config.scan.windowSeconds * 500_000_000
         ratesEnabled = config.synFlood.enabled || config.dos.enabled
         authEnabled = config.bruteForce.enabled
         anomaliesEnabled = config.anomalies.enabled
@@ -64,6 +70,9 @@ public struct DetectorProbe {
             ports[Int(port)] = UInt8(AuthService.allCases.firstIndex(of: service)! + 1)
         }
         servicePorts = ports
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for port in config.bruteForce.services.keys { bits[Int(port) >> 6] |= 1 << (UInt64(port) & 63) }
+        servicePortBits = bits
         var starts = [Bool](repeating: false, count: 256)
         for p in loginPaths { starts[Int(p.count > 1 ? p[1] : 0)] = true }
         loginPathStarts = starts
@@ -72,7 +81,7 @@ public struct DetectorProbe {
     /// Fixed bytes this worker's detector state holds.
     public var memoryBytes: Int {
         rates.count * MemoryLayout<RateDelta>.stride + anomalyQuiet.count * 8 + slotFlags.count
-            + probeSources.count * MemoryLayout<FirstProbe>.stride
+            + probeSources.count * MemoryLayout<FirstProbe>.stride + recentPairs.count * 16
             + anomalies.memoryBytes
     }
 
@@ -220,6 +229,15 @@ public struct DetectorProbe {
     /// sources one each), so most probes never take a lock. A scanner loses
     /// at most its first probe per worker to this filter.
     private mutating func scanProbe(_ p: PacketSummary, type: ScanType, now: Int64, emit: (Detection) -> Void) -> Bool {
+        // The same source, host, port and type again within half a window
+        // changes no distinct count: a client reconnecting to a server costs
+        // the hub nothing.
+        let pair = Self.localHash(p.source, UInt16(type.rawValue)) ^ DetectorKey.mix(p.destination.low ^ p.destination.high
+            ^ UInt64(p.destinationPort) << 48)
+        let slot = Int(truncatingIfNeeded: pair >> 51)
+        if recentPairs[slot] == pair, now &- recentPairTimes[slot] < scanHalfWindow { return false }
+        recentPairs[slot] = pair
+        recentPairTimes[slot] = now
         let i = Int(truncatingIfNeeded: Self.localHash(p.source, 0x100 | UInt16(type.rawValue)) >> 52)
         var forward = false
         if probeSources[i].source != p.source || probeSources[i].type != type.rawValue {
@@ -308,6 +326,7 @@ public struct DetectorProbe {
 
     @inline(__always)
     func service(_ port: UInt16) -> AuthService? {
+        guard servicePortBits[Int(port) >> 6] & (1 << (UInt64(port) & 63)) != 0 else { return nil }
         let i = servicePorts[Int(port)]
         return i == 0 ? nil : AuthService.allCases[Int(i) - 1]
     }

@@ -100,6 +100,9 @@ public struct Pipeline {
     public private(set) var inspector: SignatureInspector?
     /// Behavioural detectors and protocol anomalies; nil: none.
     public private(set) var detectors: DetectorProbe?
+    /// `detectors != nil`, kept apart: comparing the optional struct with nil
+    /// copies it (retaining every array it holds) on each packet.
+    private var hasDetectors = false
 
     public init(ruleSet: RuleSet, malformedAction: RuleAction, conntrack: ConntrackConfig? = nil,
                 connectionCapacity: Int = 0) {
@@ -182,14 +185,15 @@ public struct Pipeline {
 
     /// Installs the detectors (once), feeding the shared `hub`.
     public mutating func installDetectors(hub: DetectorHub, flowCapacity: Int) {
-        guard detectors == nil else { return }
+        guard !hasDetectors else { return }
         detectors = DetectorProbe(hub: hub, flowCapacity: flowCapacity)
+        hasDetectors = true
     }
 
     /// Flushes the detectors' local counts (an idle worker calls this so
     /// rates and blocks are current without packets).
     public mutating func detectorTick(now: Int64, emit: (Event) -> Void) {
-        guard detectors != nil else { return }
+        guard hasDetectors else { return }
         var n: UInt64 = 0
         detectors!.flush(now: now) { d in
             n &+= 1
@@ -256,7 +260,7 @@ public struct Pipeline {
         do {
             try PacketParser.parse(bytes, wireLength: wireLength, into: &summary)
         } catch {
-            if detectors != nil {
+            if hasDetectors {
                 var n: UInt64 = 0
                 let verdict = malformedVerdict
                 detectors!.malformed(error, summary, now: timestampNanoseconds) { d in
@@ -292,7 +296,7 @@ public struct Pipeline {
         }
         // Loopback (ifindex 1 in every namespace; host mode queues it) is the
         // host talking to itself: no scans, floods or land attacks there.
-        if detectors != nil, inInterface != 1, outInterface != 1 {
+        if hasDetectors, inInterface != 1, outInterface != 1 {
             var n: UInt64 = 0
             let drop = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds) { d in
                 n &+= 1
