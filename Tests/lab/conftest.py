@@ -347,3 +347,13 @@ class ControlClient:
 
     def close(self):
         self.sock.close()
+
+
+def control_call(lab, method, params=None):
+    """One call on the lab socfwd's control socket (a fresh connection)."""
+    c = ControlClient(lab.env["LAB_SOCKET"])
+    try:
+        c.line()  # hello
+        return c.call(method, params)
+    finally:
+        c.close()

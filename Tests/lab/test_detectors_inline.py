@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 import detector_tools as dt
-from conftest import ControlClient, poll
+from conftest import control_call, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
@@ -247,12 +247,7 @@ SOCFWCTL_BIN = os.environ.get("SOCFWCTL_BIN") or str(Path(__file__).resolve().pa
 
 
 def ctl(lab, method, params=None):
-    c = ControlClient(lab.env["LAB_SOCKET"])
-    try:
-        c.line()  # hello
-        return c.call(method, params)
-    finally:
-        c.close()
+    return control_call(lab, method, params)
 
 
 def socfwctl(lab, *args):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ControlClient, IS_ROOT, HAVE_SOCFWD, NOT_ROOT_REASON, NO_SOCFWD_REASON, SOCFWD_BIN, make_lab, poll
+from conftest import IS_ROOT, control_call, HAVE_SOCFWD, NOT_ROOT_REASON, NO_SOCFWD_REASON, SOCFWD_BIN, make_lab, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.socfwd]
 
@@ -32,12 +32,7 @@ def q_lab(request):
 
 
 def ctl(lab, method, params=None):
-    c = ControlClient(lab.env["LAB_SOCKET"])
-    try:
-        c.line()  # hello
-        return c.call(method, params)
-    finally:
-        c.close()
+    return control_call(lab, method, params)
 
 
 def queue_ids(lab):

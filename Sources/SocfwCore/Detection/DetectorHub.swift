@@ -15,6 +15,16 @@ struct RateDelta {
     /// The last source seen (for alerts about a destination).
     var lastSource = DetectorKey.none
     var isEmpty: Bool { key.tag == 0 }
+
+    /// One packet of `bytes` in protocol class `klass` (0 TCP, 1 UDP, 2 other).
+    @inline(__always)
+    mutating func count(_ klass: Int, bytes: UInt64) {
+        switch klass {
+        case 0: packets.0 &+= 1; self.bytes.0 &+= bytes
+        case 1: packets.1 &+= 1; self.bytes.1 &+= bytes
+        default: packets.2 &+= 1; self.bytes.2 &+= bytes
+        }
+    }
     var total: UInt32 { packets.0 &+ packets.1 &+ packets.2 &+ syn &+ synAck &+ completed }
 }
 

@@ -366,21 +366,13 @@ public struct DetectorProbe {
         let isEcho = (p.l4Protocol == IPProtocolNumber.icmp && p.icmpType == 8)
             || (p.l4Protocol == IPProtocolNumber.icmpv6 && p.icmpType == 128)
         withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { d in
-            switch klass {
-            case 0: d.packets.0 &+= 1; d.bytes.0 &+= bytes
-            case 1: d.packets.1 &+= 1; d.bytes.1 &+= bytes
-            default: d.packets.2 &+= 1; d.bytes.2 &+= bytes
-            }
+            d.count(klass, bytes: bytes)
             if isSyn { d.syn &+= 1 }
             if isEcho { d.echo &+= 1 }
             d.lastSource = p.source
         }
         withRate(DetectorKey(p.source, tag: RateRole.source), now: now, emit: emit) { d in
-            switch klass {
-            case 0: d.packets.0 &+= 1; d.bytes.0 &+= bytes
-            case 1: d.packets.1 &+= 1; d.bytes.1 &+= bytes
-            default: d.packets.2 &+= 1; d.bytes.2 &+= bytes
-            }
+            d.count(klass, bytes: bytes)
             if isSyn { d.syn &+= 1 }
         }
         if isSyn {

@@ -123,12 +123,7 @@ public struct FlowKey: Hashable, Sendable {
     /// 64-bit mix (splitmix64 finaliser) of the fields; stable across runs,
     /// unlike `Hasher`.
     public var hash: UInt64 {
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x &+ 0x9e37_79b9_7f4a_7c15
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
+        let mix = SplitMix64.mix
         var h = mix(lowAddress.high ^ UInt64(protocolNumber) << 56)
         h = mix(h ^ lowAddress.low)
         h = mix(h ^ highAddress.high)
