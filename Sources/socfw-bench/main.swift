@@ -272,6 +272,7 @@ func threadCPUSeconds() -> Double {
 /// measures the call alone) — for finding what costs.
 func benchDetectionConfig() -> DetectionConfig {
     var c = DetectionConfig()
+    if let n = ProcessInfo.processInfo.environment["SOCFW_BENCH_TABLE_ENTRIES"].flatMap({ Int($0) }) { c.tableEntries = n }
     guard let list = ProcessInfo.processInfo.environment["SOCFW_BENCH_DETECTORS"] else { return c }
     let on = Set(list.split(separator: ",").map(String.init))
     c.scan.enabled = on.contains("scan")

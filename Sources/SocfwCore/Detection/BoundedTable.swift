@@ -35,9 +35,12 @@ struct DetectorKey: Hashable, Sendable {
 /// A hash table that never grows: open addressing over a power-of-two array,
 /// probing at most `window` slots; when they all hold other keys the least
 /// recently touched of them is evicted. Its memory is fixed at init, so a
-/// flood of distinct keys (spoofed sources) cannot grow it.
+/// flood of distinct keys (spoofed sources) cannot grow it. A 32-bit tag per
+/// slot (0: empty) is compared before the key: a probe reads one cache line
+/// of tags, then only the key and value it finds.
 struct BoundedTable<Value: Sendable>: Sendable {
-    private var keys: [DetectorKey?]
+    private var tags: [UInt32]
+    private var keys: [DetectorKey]
     private var values: [Value]
     private var touched: [Int64]
     private let mask: Int
@@ -49,7 +52,8 @@ struct BoundedTable<Value: Sendable>: Sendable {
     init(capacity: Int, empty: Value) {
         var size = 8
         while size < capacity { size <<= 1 }
-        keys = Array(repeating: nil, count: size)
+        tags = Array(repeating: 0, count: size)
+        keys = Array(repeating: DetectorKey(DetectorKey.none, tag: 0), count: size)
         values = Array(repeating: empty, count: size)
         touched = Array(repeating: 0, count: size)
         mask = size - 1
@@ -60,47 +64,60 @@ struct BoundedTable<Value: Sendable>: Sendable {
 
     /// Bytes held, fixed at init.
     var memoryBytes: Int {
-        capacity * (MemoryLayout<DetectorKey?>.stride + MemoryLayout<Value>.stride + MemoryLayout<Int64>.stride)
+        capacity * (4 + MemoryLayout<DetectorKey>.stride + MemoryLayout<Value>.stride + MemoryLayout<Int64>.stride)
     }
+
+    @inline(__always)
+    private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) | 1 }
 
     /// Runs `body` on the entry of `key` (a fresh `empty` one when absent,
     /// evicting if need be).
     mutating func update<R>(_ key: DetectorKey, hash: UInt64, now: Int64, _ body: (inout Value) -> R) -> R {
         let start = Int(truncatingIfNeeded: hash >> 16) & mask
-        var victim = start
-        var oldest = Int64.max
+        let tag = Self.tag(hash)
+        var free = -1
         for step in 0..<Self.window {
             let i = (start + step) & mask
-            guard let k = keys[i] else {
-                keys[i] = key
-                values[i] = empty
-                touched[i] = now
-                count += 1
-                return body(&values[i])
-            }
-            if k == key {
+            let t = tags[i]
+            if t == tag, keys[i] == key {
                 touched[i] = now
                 return body(&values[i])
             }
-            if touched[i] < oldest {
-                oldest = touched[i]
-                victim = i
+            if t == 0 {
+                // Keys are never removed, so nothing lies past an empty slot.
+                free = i
+                break
             }
         }
-        evictions &+= 1
-        keys[victim] = key
-        values[victim] = empty
-        touched[victim] = now
-        return body(&values[victim])
+        var slot = free
+        if slot < 0 {
+            var oldest = Int64.max
+            for step in 0..<Self.window {
+                let i = (start + step) & mask
+                if touched[i] < oldest {
+                    oldest = touched[i]
+                    slot = i
+                }
+            }
+            evictions &+= 1
+        } else {
+            count += 1
+        }
+        tags[slot] = tag
+        keys[slot] = key
+        values[slot] = empty
+        touched[slot] = now
+        return body(&values[slot])
     }
 
     /// The entry of `key`, if present.
     func find(_ key: DetectorKey, hash: UInt64) -> Value? {
         let start = Int(truncatingIfNeeded: hash >> 16) & mask
+        let tag = Self.tag(hash)
         for step in 0..<Self.window {
             let i = (start + step) & mask
-            guard let k = keys[i] else { return nil }
-            if k == key { return values[i] }
+            if tags[i] == 0 { return nil }
+            if tags[i] == tag, keys[i] == key { return values[i] }
         }
         return nil
     }
@@ -136,9 +153,16 @@ struct DistinctWindow: Sendable {
     }
 
     static func estimate(set: Int, bits: Int) -> Int {
-        if set >= bits { return bits * 4 }
-        let zeros = Double(bits - set)
-        return Int((-Double(bits) * _log(zeros / Double(bits))).rounded())
+        bits == 256 ? estimates256[min(set, 256)] : estimates1024[min(set, 1024)]
+    }
+
+    /// -m ln(zeros / m), rounded, for every count of set bits (m set: 4m).
+    static let estimates256 = table(bits: 256)
+    static let estimates1024 = table(bits: 1024)
+    static func table(bits: Int) -> [Int] {
+        (0...bits).map { set in
+            set >= bits ? bits * 4 : Int((-Double(bits) * _log(Double(bits - set) / Double(bits))).rounded())
+        }
     }
 }
 

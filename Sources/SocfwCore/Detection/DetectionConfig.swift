@@ -94,7 +94,8 @@ public enum AuthService: String, CaseIterable, Sendable {
     public static let defaultPorts: [UInt16: AuthService] = [
         22: .ssh, 3389: .rdp, 21: .ftp, 25: .smtp, 587: .smtp, 465: .smtp, 110: .pop3, 995: .pop3,
         143: .imap, 993: .imap, 23: .telnet, 5900: .vnc, 3306: .mysql, 5432: .postgresql,
-        80: .http, 8080: .http, 443: .http, 8443: .http,
+        // HTTP in clear text only: over TLS neither the path nor the status is visible.
+        80: .http, 8080: .http, 8000: .http,
     ]
 }
 
