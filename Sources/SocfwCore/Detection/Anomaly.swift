@@ -471,20 +471,6 @@ extension AnomalyDetector {
 // MARK: - TCP and ICMP
 
 extension AnomalyDetector {
-    /// TCP control bits (RFC 9293 §3.1).
-    enum TCPBit {
-        static let fin: UInt8 = 0x01
-        static let syn: UInt8 = 0x02
-        static let rst: UInt8 = 0x04
-        static let psh: UInt8 = 0x08
-        static let ack: UInt8 = 0x10
-        static let urg: UInt8 = 0x20
-        /// The six control bits of RFC 793 (ECE and CWR are RFC 3168's).
-        static let control: UInt8 = 0x3f
-        /// Byte 12 bits between Data Offset and AE (RFC 9293 "Rsrvd").
-        static let reserved: UInt8 = 0x0e
-    }
-
     /// NOP, NOP, Timestamps kind and length: the options of nearly every
     /// segment after the handshake (RFC 7323 Appendix A layout).
     static let usualTimestampOptions: UInt32 = 0x0101_080a
@@ -494,15 +480,15 @@ extension AnomalyDetector {
         let flags = p.tcpFlags.rawValue
         // Every anomalous flag set lacks ACK or has SYN; an ACK without SYN
         // (nearly every segment) skips all of them.
-        if flags & TCPBit.ack == 0 || flags & TCPBit.syn != 0 {
-            let xmas = TCPBit.fin | TCPBit.psh | TCPBit.urg
-            if flags & xmas == xmas && (flags & TCPBit.ack == 0 || flags & TCPBit.syn != 0) { return .tcpXmas }
-            if flags & TCPBit.syn != 0 {
-                if flags & TCPBit.fin != 0 { return .tcpSynFin }
-                if flags & TCPBit.rst != 0 { return .tcpSynRst }
+        if flags & TCPFlagBit.ack == 0 || flags & TCPFlagBit.syn != 0 {
+            let xmas = TCPFlagBit.fin | TCPFlagBit.psh | TCPFlagBit.urg
+            if flags & xmas == xmas && (flags & TCPFlagBit.ack == 0 || flags & TCPFlagBit.syn != 0) { return .tcpXmas }
+            if flags & TCPFlagBit.syn != 0 {
+                if flags & TCPFlagBit.fin != 0 { return .tcpSynFin }
+                if flags & TCPFlagBit.rst != 0 { return .tcpSynRst }
             } else {
-                if flags & TCPBit.control == 0 { return .tcpNull }
-                if flags & TCPBit.fin != 0 { return .tcpFinWithoutAck }
+                if flags & TCPFlagBit.control == 0 { return .tcpNull }
+                if flags & TCPFlagBit.fin != 0 { return .tcpFinWithoutAck }
             }
         }
         let header = p.l4Offset
@@ -514,7 +500,7 @@ extension AnomalyDetector {
                 rebasing: packet[(header + TCPSegment.minimumHeaderLength)..<(header + dataOffset)])
             if !AnomalyDetector.optionsAreValid(options) { return .tcpBadOptions }
         }
-        if offsetByte & TCPBit.reserved != 0 { return .tcpReservedBits }
+        if offsetByte & TCPFlagBit.reserved != 0 { return .tcpReservedBits }
         return nil
     }
 

@@ -51,12 +51,18 @@ public struct TCPSegmentInfo: Sendable, Equatable {
 /// The control bits the tracker tests, as literals. `TCPFlags.syn` and friends are
 /// `static let`s of another module, reached through an accessor call on every use; on the
 /// per-packet path that was a tenth of an update's time (perf, release build).
+/// (RFC 9293 §3.1; the anomaly checks use them too.)
 enum TCPFlagBit {
     static let fin: UInt8 = 0x01
     static let syn: UInt8 = 0x02
     static let rst: UInt8 = 0x04
+    static let psh: UInt8 = 0x08
     static let ack: UInt8 = 0x10
     static let urg: UInt8 = 0x20
+    /// The six control bits of RFC 793 (ECE and CWR are RFC 3168's).
+    static let control: UInt8 = 0x3f
+    /// Byte 12 bits between Data Offset and AE (RFC 9293 "Rsrvd").
+    static let reserved: UInt8 = 0x0e
 }
 
 /// The row of Linux's state table a segment selects (get_conntrack_index()), once its
