@@ -41,6 +41,17 @@ public final class InlineEngine: Sendable {
     public let events: EventQueue
     private let logger: Logger
     private let workers: Mutex<[QueueWorker]> = Mutex([])
+    /// Per-queue packet and bit rates over the last second, sampled by the
+    /// output thread (so `stats` callers need not poll twice).
+    private let rates = Mutex<QueueRates>(QueueRates())
+
+    struct QueueRates {
+        var at: UInt64 = 0
+        var packets: [Int: UInt64] = [:]
+        var bytes: [Int: UInt64] = [:]
+        var packetsPerSecond: [Int: Double] = [:]
+        var bitsPerSecond: [Int: Double] = [:]
+    }
     private let state: Mutex<RuntimeState> = Mutex(RuntimeState())
     private let outputStopping = Atomic<Bool>(false)
     private let outputFinished = Atomic<Bool>(false)
@@ -276,7 +287,12 @@ public final class InlineEngine: Sendable {
             total.bypassVerdicts += v.bypassVerdicts
         }
         var perQueue: [String] = []
+        let r = rates.withLock { $0 }
+        var totalPPS = 0.0, totalBPS = 0.0
         for v in stats {
+            let pps = r.packetsPerSecond[v.queue] ?? 0, bps = r.bitsPerSecond[v.queue] ?? 0
+            totalPPS += pps
+            totalBPS += bps
             total.packets += v.packets; total.accepted += v.accepted; total.dropped += v.dropped
             total.rejected += v.rejected; total.malformed += v.malformed; total.events += v.events
             total.bytes += v.bytes
@@ -285,15 +301,36 @@ public final class InlineEngine: Sendable {
                 + ",\"rejected\":\(v.rejected),\"malformed\":\(v.malformed),\"batches\":\(v.batches)"
                 + ",\"verdict_messages\":\(v.verdictMessages),\"gso\":\(v.gsoPackets),\"netlink_errors\":\(v.netlinkErrors)"
                 + ",\"kernel_waiting\":\(k?.waiting ?? 0),\"kernel_queue_dropped\":\(k?.queueDropped ?? 0)"
-                + ",\"kernel_user_dropped\":\(k?.userDropped ?? 0)}")
+                + ",\"kernel_user_dropped\":\(k?.userDropped ?? 0)"
+                + ",\"packets_per_second\":\(Int(pps.rounded())),\"bits_per_second\":\(Int(bps.rounded()))}")
         }
         return "{\"packets\":\(total.packets),\"bytes\":\(total.bytes),\"accepted\":\(total.accepted),\"dropped\":\(total.dropped)"
             + ",\"rejected\":\(total.rejected),\"malformed\":\(total.malformed),\"events\":\(total.events)"
             + ",\"events_lost\":\(events.lostCount),\"bypass_verdicts\":\(total.bypassVerdicts)"
+            + ",\"packets_per_second\":\(Int(totalPPS.rounded())),\"bits_per_second\":\(Int(totalBPS.rounded()))"
             + ",\"flows\":{\"active\":\(total.flowsActive),\"new\":\(total.flowsNew),\"closed\":\(total.flowsClosed)"
             + ",\"expired\":\(total.flowsExpired),\"invalid\":\(total.flowsInvalid),\"early_dropped\":\(total.flowsEarlyDropped)"
             + ",\"bypassed\":\(total.flowsBypassed)}"
             + ",\"queues\":[\(perQueue.joined(separator: ","))]}"
+    }
+
+    /// Takes a rate sample when a second has passed since the last one.
+    private func sampleRates() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard rates.withLock({ now &- $0.at >= 1_000_000_000 }) else { return }
+        let stats = workerStats()
+        rates.withLock { r in
+            let seconds = Double(now &- r.at) / 1e9
+            for v in stats {
+                if r.at != 0, let p = r.packets[v.queue], let b = r.bytes[v.queue] {
+                    r.packetsPerSecond[v.queue] = Double(v.packets &- p) / seconds
+                    r.bitsPerSecond[v.queue] = Double(v.bytes &- b) * 8 / seconds
+                }
+                r.packets[v.queue] = v.packets
+                r.bytes[v.queue] = v.bytes
+            }
+            r.at = now
+        }
     }
 
     /// Bypassed flows never reach the queues again: the kernel's conntrack
@@ -396,6 +433,7 @@ public final class InlineEngine: Sendable {
                     logger.info("\(suppressed) more events not logged (see the EVE file)")
                 }
                 eveWriter?.flush()
+                self.sampleRates()
                 if statsIntervalSeconds > 0 && Date().timeIntervalSince(lastStats) >= statsIntervalSeconds {
                     lastStats = Date()
                     logger.info("stats \(self.statsJSON())")

@@ -59,6 +59,32 @@ def test_status_and_stats(ctl_lab, client):
     assert s["packets"] == sum(q["packets"] for q in s["queues"]) and s["accepted"] > 0
 
 
+def test_stats_report_packet_and_bit_rates_per_queue_and_in_total(ctl_lab, client):
+    """socfwd samples each queue's rates every second: a caller needs one call."""
+    import threading
+    stop = threading.Event()
+
+    def traffic():
+        while not stop.is_set():
+            ctl_lab.probe("tcp", 4, 80, timeout=2)
+    t = threading.Thread(target=traffic, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 8
+        s = None
+        while time.monotonic() < deadline:
+            s = client.call("stats")["result"]
+            if s["packets_per_second"] > 0:
+                break
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join(timeout=5)
+    assert s["packets_per_second"] > 0 and s["bits_per_second"] > 0, s
+    assert s["packets_per_second"] == pytest.approx(sum(q["packets_per_second"] for q in s["queues"]), abs=len(s["queues"]))
+    assert all(q["packets_per_second"] >= 0 and q["bits_per_second"] >= 0 for q in s["queues"]), s
+
+
 def test_rules_are_listed_added_disabled_and_removed(ctl_lab, client):
     rules = client.call("rules.list")["result"]["rules"]
     names = [r["name"] for r in rules]
