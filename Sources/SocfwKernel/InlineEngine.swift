@@ -380,50 +380,20 @@ public final class InlineEngine: Sendable {
                 let alertWriter = self.alertWriter
                 let quarantine = self.quarantine
                 for e in batch {
-                    eveWriter?.write(e)
-                    if e.ruleAction == .quarantine, e.kind == .drop {
+                    let line = EveJSON.line(for: e)
+                    eveWriter?.write(line: line)
+                    if let q = Self.quarantineRequest(for: e) {
                         if let quarantine {
-                            quarantine.request(e.packet.source, rule: e.ruleName ?? "?")
+                            quarantine.request(q.address, reason: q.reason, source: q.source, actor: q.actor, seconds: q.seconds)
                         } else if limiter.allow(Date()) {
-                            logger.warning("rule \(e.ruleName ?? "?") asks to quarantine \(e.packet.source), but quarantine is unavailable (see the start log)")
+                            let own = q.source == .detector ? "; socfwd drops it itself for \(q.seconds ?? 0) s" : ""
+                            logger.warning("\(q.actor) asks to quarantine \(q.address), but quarantine is unavailable (see the start log)\(own)")
                         }
                     }
-                    if e.kind == .alert, let d = e.detection {
-                        let eve = EveJSON.line(for: e)
-                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
+                    if e.kind == .alert {
+                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: line)
                         alertObserver?(entry)
-                        _ = alertWriter?.enqueue(.alert(AlertRecord(
-                            timestamp: e.timestampNanoseconds, source: d.kind == .anomaly ? "anomaly" : "detector",
-                            severity: d.severity, title: d.title, message: Self.describe(d),
-                            signatureID: Int64(d.signatureID), srcIP: "\(d.source)", dstIP: d.target.map { "\($0)" },
-                            eve: eve)))
-                        if d.response.action == .quarantine {
-                            if let quarantine {
-                                quarantine.request(d.source, reason: d.title, source: .detector,
-                                                   actor: "detector:\(d.kind.rawValue)", seconds: d.response.seconds)
-                            } else if limiter.allow(Date()) {
-                                logger.warning("detector \(d.kind.rawValue) asks to quarantine \(d.source), but quarantine is unavailable (see the start log); socfwd drops it itself for \(d.response.seconds) s")
-                            }
-                        }
-                    } else if e.kind == .alert, let hit = e.signature {
-                        let eve = EveJSON.line(for: e)
-                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
-                        alertObserver?(entry)
-                        _ = alertWriter?.enqueue(.alert(AlertRecord(
-                            timestamp: e.timestampNanoseconds, source: "signature", severity: hit.info.priority,
-                            title: hit.info.message,
-                            message: "\(EveJSON.protoName(e.packet.l4Protocol)) \(e.packet.source):\(e.packet.sourcePort) -> \(e.packet.destination):\(e.packet.destinationPort)\(hit.blocked ? " blocked" : "")",
-                            signatureID: Int64(hit.info.sid), srcIP: "\(e.packet.source)", dstIP: "\(e.packet.destination)",
-                            eve: eve)))
-                    } else if e.kind == .alert {
-                        let eve = EveJSON.line(for: e)
-                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: eve)
-                        alertObserver?(entry)
-                        _ = alertWriter?.enqueue(.alert(AlertRecord(
-                            timestamp: e.timestampNanoseconds, source: "rule", severity: 2, title: e.ruleName ?? "alert",
-                            message: "\(EveJSON.protoName(e.packet.l4Protocol)) \(e.packet.source):\(e.packet.sourcePort) -> \(e.packet.destination):\(e.packet.destinationPort)",
-                            signatureID: e.ruleID.map(Int64.init), srcIP: "\(e.packet.source)", dstIP: "\(e.packet.destination)",
-                            eve: eve)))
+                        _ = alertWriter?.enqueue(.alert(Self.alertRecord(for: e, eve: line)))
                     }
                     if limiter.allow(Date()) {
                         logger.info("\(Self.describe(e))")
@@ -445,6 +415,41 @@ public final class InlineEngine: Sendable {
         }
         thread.name = "socfw-output"
         thread.start()
+    }
+
+    /// What an event asks the quarantine manager for: a QUARANTINE rule's
+    /// drop, or a detection whose response is quarantine.
+    static func quarantineRequest(for e: Event)
+        -> (address: IPAddress, reason: String, source: QuarantineSource, actor: String, seconds: Int64?)? {
+        if let d = e.detection, d.response.action == .quarantine {
+            return (d.source, d.title, .detector, "detector:\(d.kind.rawValue)", d.response.seconds)
+        }
+        if e.ruleAction == .quarantine, e.kind == .drop {
+            let rule = e.ruleName ?? "?"
+            return (e.packet.source, "rule \(rule)", .rule, "rule:\(rule)", nil)
+        }
+        return nil
+    }
+
+    /// The alerts-table row of an alert event (`eve`: its EVE line): a
+    /// detection, a signature, or an ALERT rule.
+    static func alertRecord(for e: Event, eve: String) -> AlertRecord {
+        let p = e.packet
+        let flow = "\(EveJSON.protoName(p.l4Protocol)) \(p.source):\(p.sourcePort) -> \(p.destination):\(p.destinationPort)"
+        if let d = e.detection {
+            return AlertRecord(timestamp: e.timestampNanoseconds, source: d.kind == .anomaly ? "anomaly" : "detector",
+                               severity: d.severity, title: d.title, message: describe(d),
+                               signatureID: Int64(d.signatureID), srcIP: "\(d.source)", dstIP: d.target.map { "\($0)" },
+                               eve: eve)
+        }
+        if let hit = e.signature {
+            return AlertRecord(timestamp: e.timestampNanoseconds, source: "signature", severity: hit.info.priority,
+                               title: hit.info.message, message: flow + (hit.blocked ? " blocked" : ""),
+                               signatureID: Int64(hit.info.sid), srcIP: "\(p.source)", dstIP: "\(p.destination)", eve: eve)
+        }
+        return AlertRecord(timestamp: e.timestampNanoseconds, source: "rule", severity: 2, title: e.ruleName ?? "alert",
+                           message: flow, signatureID: e.ruleID.map(Int64.init), srcIP: "\(p.source)",
+                           dstIP: "\(p.destination)", eve: eve)
     }
 
     /// One line of evidence for a detection (alert message, log).

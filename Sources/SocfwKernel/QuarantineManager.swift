@@ -216,12 +216,6 @@ public final class QuarantineManager: Sendable {
         }
     }
 
-    /// A QUARANTINE rule matched `address`: quarantined in the background
-    /// with the policy's duration (repeats while it is pending are dropped).
-    public func request(_ address: IPAddress, rule: String) {
-        request(address, reason: "rule \(rule)", source: .rule, actor: "rule:\(rule)", seconds: nil)
-    }
-
     /// Quarantines `address` in the background (rules, detectors): the
     /// packet path never waits for the database or the kernel. `seconds`:
     /// nil for the policy's (escalating) duration. Repeats while one is

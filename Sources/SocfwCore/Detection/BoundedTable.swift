@@ -1,3 +1,4 @@
+import Foundation
 import SocfwWire
 
 /// The key of every detector table: one or two addresses, a port and a tag
@@ -109,18 +110,6 @@ struct BoundedTable<Value: Sendable>: Sendable {
         touched[slot] = now
         return body(&values[slot])
     }
-
-    /// The entry of `key`, if present.
-    func find(_ key: DetectorKey, hash: UInt64) -> Value? {
-        let start = Int(truncatingIfNeeded: hash >> 16) & mask
-        let tag = Self.tag(hash)
-        for step in 0..<Self.window {
-            let i = (start + step) & mask
-            if tags[i] == 0 { return nil }
-            if tags[i] == tag, keys[i] == key { return values[i] }
-        }
-        return nil
-    }
 }
 
 /// A distinct-count sketch over a sliding window: linear counting (Whang et
@@ -161,7 +150,7 @@ struct DistinctWindow: Sendable {
     static let estimates1024 = table(bits: 1024)
     static func table(bits: Int) -> [Int] {
         (0...bits).map { set in
-            set >= bits ? bits * 4 : Int((-Double(bits) * _log(Double(bits - set) / Double(bits))).rounded())
+            set >= bits ? bits * 4 : Int((-Double(bits) * log(Double(bits - set) / Double(bits))).rounded())
         }
     }
 }
@@ -213,18 +202,3 @@ struct SlidingCount: Sendable {
         }
     }
 }
-
-@inline(__always)
-func _log(_ x: Double) -> Double {
-    #if canImport(Glibc)
-    return Glibc.log(x)
-    #else
-    return Foundation.log(x)
-    #endif
-}
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Foundation
-#endif

@@ -136,7 +136,7 @@ public struct Detection: Sendable, Equatable {
     }
 }
 
-/// Per-detector counts, summed over the workers for `socfwctl detectors`.
+/// Per-detector counts the hub keeps for all workers (`socfwctl detectors`).
 public struct DetectionCounters: Equatable, Sendable {
     /// Detections raised (alerts written), by detector.
     public var detections: [DetectorKind: UInt64] = [:]
@@ -148,13 +148,4 @@ public struct DetectionCounters: Equatable, Sendable {
     public var anomalyDrops: UInt64 = 0
 
     public init() {}
-
-    public static func + (a: DetectionCounters, b: DetectionCounters) -> DetectionCounters {
-        var r = a
-        r.detections.merge(b.detections, uniquingKeysWith: +)
-        r.anomalies.merge(b.anomalies, uniquingKeysWith: +)
-        r.blockedPackets &+= b.blockedPackets
-        r.anomalyDrops &+= b.anomalyDrops
-        return r
-    }
 }

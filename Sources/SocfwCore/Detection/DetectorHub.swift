@@ -138,9 +138,9 @@ public final class DetectorHub: Sendable {
 
     /// True when `key` has not alerted within the suppression period (and
     /// marks it as having alerted now).
-    func claim(_ key: DetectorKey, now: Int64, seconds: Int64? = nil) -> Bool {
+    func claim(_ key: DetectorKey, now: Int64) -> Bool {
         let h = key.mixed
-        let period = (seconds ?? config.suppressSeconds) * 1_000_000_000
+        let period = config.suppressSeconds * 1_000_000_000
         return stripes[stripe(h)].withLock { s in
             s.suppressed.update(key, hash: h, now: now) { until in
                 guard until <= now else { return false }
@@ -313,14 +313,8 @@ public final class DetectorHub: Sendable {
                         }
                         e.baseline = (learn(e.baseline.0, rates.0), learn(e.baseline.1, rates.1), learn(e.baseline.2, rates.2))
                     }
-                    e.windows &+= 1
-                    e.windowStart = now
-                    e.packets = (0, 0, 0)
-                    e.bytes = (0, 0, 0)
-                    e.echo = 0
-                    e.syn = 0
-                    e.synAck = 0
-                    e.completed = 0
+                    // A new window: the counts start again, the baseline stays.
+                    e = RateEntry(windowStart: now, baseline: e.baseline, windows: e.windows &+ 1)
                 }
                 e.packets.0 &+= UInt64(delta.packets.0)
                 e.packets.1 &+= UInt64(delta.packets.1)

@@ -117,7 +117,7 @@ public struct DetectorProbe {
             if authEnabled, p.payloadLength > 0, t.index >= 0 { authPayload(p, packet: packet, flow: t, now: now, emit: emit) }
             return drop
         }
-        if ratesEnabled { count(p, flow: flow, now: now, emit: emit) }
+        if ratesEnabled { count(p, now: now, emit: emit) }
         if scanEnabled, let type = probeType(p, packet: packet, flow: flow), scanProbe(p, type: type, now: now, emit: emit) {
             drop = true
         }
@@ -359,7 +359,7 @@ public struct DetectorProbe {
     // MARK: Rates
 
     @inline(__always)
-    private mutating func count(_ p: PacketSummary, flow: TrackResult?, now: Int64, emit: (Detection) -> Void) {
+    private mutating func count(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
         let klass = p.l4Protocol == IPProtocolNumber.tcp ? 0 : p.l4Protocol == IPProtocolNumber.udp ? 1 : 2
         let bytes = UInt64(p.ipLength)
         let isSyn = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x12 == 0x02

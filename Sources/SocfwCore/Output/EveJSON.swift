@@ -242,10 +242,12 @@ public final class EveWriter {
         self.path = path
     }
 
-    public func write(_ event: Event) {
-        var line = EveJSON.line(for: event)
-        line += "\n"
+    public func write(_ event: Event) { write(line: EveJSON.line(for: event)) }
+
+    /// Writes an event's EVE line already made (`EveJSON.line(for:)`).
+    public func write(line: String) {
         fputs(line, file)
+        fputc(0x0a, file)
         written += 1
     }
 
