@@ -8,7 +8,49 @@ extension SocfwStore {
 
     /// Stores many quarantines in one transaction (one fsync); returns their ids in order.
     public func insertQuarantines(_ records: [QuarantineRecord]) throws(StoreError) -> [Int64] {
-        try write("insert quarantines") { db in try records.map { try Self.insert($0, in: db) } }
+        guard records.count > 1 else {
+            return try write("insert quarantines") { db in try records.map { try Self.insert($0, in: db) } }
+        }
+        // Bulk: ids assigned here, inside the write transaction, and rows
+        // inserted `rowsPerStatement` at a time (a third of the time of one
+        // statement per row for 100,000 rows).
+        return try write("insert quarantines") { db in
+            let first = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM quarantine") ?? 0) + 1
+            var index = 0
+            while index < records.count {
+                let n = min(Self.rowsPerStatement, records.count - index)
+                let statement = try db.cachedStatement(sql: Self.bulkInsertSQL(rows: n))
+                var values: [(any DatabaseValueConvertible)?] = []
+                values.reserveCapacity(n * 12)
+                for (offset, r) in records[index..<index + n].enumerated() {
+                    values.append(first + Int64(index + offset))
+                    values.append(contentsOf: [
+                        r.target, r.reason, r.action.rawValue, r.source.rawValue, r.timestamp, r.expires,
+                        r.description, r.active, r.releasedAt, r.releasedBy, r.offence,
+                    ] as [(any DatabaseValueConvertible)?])
+                }
+                try statement.execute(arguments: StatementArguments(values))
+                index += n
+            }
+            return (0..<Int64(records.count)).map { first + $0 }
+        }
+    }
+
+    static let rowsPerStatement = 64
+
+    static func bulkInsertSQL(rows: Int) -> String {
+        "INSERT INTO quarantine (id, target, reason, action, source, timestamp, expires, description, "
+            + "active, released_at, released_by, offence) VALUES "
+            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+    }
+
+    /// Deletes rows by id: only for a batch whose audit row could not be
+    /// written (never audited, so never part of the chain's story).
+    public func deleteQuarantines(ids: [Int64]) throws(StoreError) {
+        try write("delete quarantines") { db in
+            let statement = try db.cachedStatement(sql: "DELETE FROM quarantine WHERE id = ?")
+            for id in ids { try statement.execute(arguments: [id]) }
+        }
     }
 
     private static func insert(_ r: QuarantineRecord, in db: Database) throws -> Int64 {
