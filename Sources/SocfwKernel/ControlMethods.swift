@@ -70,7 +70,7 @@ extension InlineEngine {
                     throw ControlError(.refused, "\(address) is not blocked by a detection (socfwctl detectors lists the blocked sources)")
                 }
                 hub.unblock(address)
-                quarantine?.audit(actor: "uid:\(r.callerUID)", action: "detector-unblock", details: .object([("address", .string("\(address)"))]))
+                quarantine?.audit(actor: r.actor, action: "detector-unblock", details: .object([("address", .string("\(address)"))]))
                 return .object([("unblocked", .string("\(address)"))])
             },
             ControlMethod("rules.list") { [self] r throws(ControlError) in
@@ -124,28 +124,83 @@ extension InlineEngine {
                 }
             },
             ControlMethod("alerts.list") { [self] r throws(ControlError) in
-                try r.allowOnly(["limit", "open"])
-                let limit = Int(try r.optionalInt("limit", in: 1...10000) ?? 50)
-                var openOnly = false
-                if let v = r.params["open"], v != .null {
-                    guard let b = v.boolValue else { throw ControlError(.invalidParams, "params.open: expected true or false") }
-                    openOnly = b
+                let query = try Self.alertQuery(r)
+                let page: [AlertRecord]
+                do throws(StoreError) { page = try alerts.list(query) } catch {
+                    throw ControlError(.refused, "alerts: \(error)")
                 }
-                return .object([("alerts", .array(alerts.list(limit: limit, openOnly: openOnly).map(Self.alertJSON))),
-                                ("kept", .int(Int64(alerts.count))), ("capacity", .int(Int64(alerts.capacity)))])
+                let next: JSONValue = page.count == query.limit ? page.last.map { .string(String($0.id)) } ?? .null : .null
+                return .object([("alerts", .array(page.map(Self.alertJSON))), ("next_cursor", next),
+                                ("persisted", .bool(store != nil))])
             },
             ControlMethod("alerts.ack", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["id"])
                 guard let id = try r.optionalInt("id", in: 1...Int64.max) else {
                     throw ControlError(.invalidParams, "params.id is required (an alert id from alerts.list)")
                 }
-                switch alerts.acknowledge(id: UInt64(id), by: r.callerUID, at: wallClockNanoseconds()) {
+                switch alerts.acknowledge(id: id, by: r.actor, at: wallClockNanoseconds()) {
                 case let .success(e): return Self.alertJSON(e)
                 case .failure(.unknown):
-                    throw ControlError(.refused, "no alert \(id) (it may be older than the \(alerts.capacity) kept)")
+                    throw ControlError(.refused, store == nil
+                        ? "no alert \(id) (without a database only the newest \(alerts.capacity) are kept)" : "no alert \(id)")
                 case let .failure(.alreadyAcknowledged(e)):
-                    throw ControlError(.refused, "alert \(id) was already acknowledged by uid \(e.acknowledgedBy ?? 0)")
+                    throw ControlError(.refused, "alert \(id) was already acknowledged by \(e.acknowledgedBy ?? "?")")
+                case let .failure(.store(message)):
+                    throw ControlError(.refused, "alerts: \(message)")
                 }
+            },
+            ControlMethod("tokens.create", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name", "scopes"])
+                let name = try Self.tokenName(r)
+                guard case let .array(items) = r.params["scopes"] ?? .null, !items.isEmpty else {
+                    throw ControlError(.invalidParams, "params.scopes is required: a list of read, operate, admin")
+                }
+                var scopes: [String] = []
+                for (i, item) in items.enumerated() {
+                    guard let scope = item.stringValue, APIToken.scopes.contains(scope) else {
+                        throw ControlError(.invalidParams, "params.scopes[\(i)]: expected read, operate or admin")
+                    }
+                    if !scopes.contains(scope) { scopes.append(scope) }
+                }
+                let token = APIToken.generate()
+                let record = APITokenRecord(name: name, sha256: APIToken.sha256(token), scopes: scopes,
+                                            created: wallClockNanoseconds(), createdBy: r.actor)
+                let tokens = try tokenStore()
+                let stored: APITokenRecord?
+                do throws(StoreError) { stored = try tokens.insertToken(record) } catch {
+                    throw ControlError(.refused, "tokens: \(error)")
+                }
+                guard let stored else {
+                    throw ControlError(.refused, "a token named '\(name)' exists; revoke it first (tokens.revoke) or pick another name")
+                }
+                onTokenChange?("created", stored)
+                return .object(Self.tokenFields(stored, hashes: false) + [("token", .string(token))])
+            },
+            ControlMethod("tokens.revoke", mutating: true) { [self] r throws(ControlError) in
+                try r.allowOnly(["name"])
+                let name = try Self.tokenName(r)
+                let tokens = try tokenStore()
+                let revoked: APITokenRecord?
+                do throws(StoreError) { revoked = try tokens.revokeToken(name: name, by: r.actor, at: wallClockNanoseconds()) } catch {
+                    throw ControlError(.refused, "tokens: \(error)")
+                }
+                guard let revoked else { throw ControlError(.refused, "no live token named '\(name)'") }
+                onTokenChange?("revoked", revoked)
+                return .object(Self.tokenFields(revoked, hashes: false))
+            },
+            ControlMethod("tokens.list") { [self] r throws(ControlError) in
+                try r.allowOnly(["include_hashes", "include_revoked"])
+                let hashes = try r.optionalBool("include_hashes") ?? false
+                if hashes && !r.callerCanWrite {
+                    throw ControlError(.permissionDenied, "permission denied: include_hashes is for peers that may change socfwd (root or the admin group)")
+                }
+                let tokens = try tokenStore()
+                let includeRevoked = try r.optionalBool("include_revoked") ?? false
+                let all: [APITokenRecord]
+                do throws(StoreError) { all = try tokens.tokens(includeRevoked: includeRevoked) } catch {
+                    throw ControlError(.refused, "tokens: \(error)")
+                }
+                return .object([("tokens", .array(all.map { .object(Self.tokenFields($0, hashes: hashes)) }))])
             },
             ControlMethod("quarantine.add", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["target", "targets", "duration", "reason", "description"])
@@ -162,7 +217,7 @@ extension InlineEngine {
                         targets.append(t)
                     }
                     let duration = try r.optionalDuration("duration")
-                    switch manager.quarantineMany(targets, duration: duration, reason: reason, source: .api, actor: "uid:\(r.callerUID)") {
+                    switch manager.quarantineMany(targets, duration: duration, reason: reason, source: .api, actor: r.actor) {
                     case let .success((added, refused)):
                         return .object([("added", .int(Int64(added.count))),
                                         ("refused", .array(refused.map { .object([("target", .string($0.0)), ("reason", .string($0.1))]) }))])
@@ -173,7 +228,7 @@ extension InlineEngine {
                 let target = try r.string("target")
                 let duration = try r.optionalDuration("duration")
                 switch manager.quarantine(target, duration: duration, reason: reason, source: .operator,
-                                          description: try r.optionalString("description"), actor: "uid:\(r.callerUID)") {
+                                          description: try r.optionalString("description"), actor: r.actor) {
                 case let .success(record): return record.json
                 case let .failure(f): throw ControlError(.refused, f.description)
                 }
@@ -194,7 +249,7 @@ extension InlineEngine {
                 }
                 let duration = try r.optionalDuration("duration")
                 switch manager.quarantineMany(targets, duration: duration, reason: try r.optionalString("reason") ?? "import \(path)",
-                                              source: .api, actor: "uid:\(r.callerUID)") {
+                                              source: .api, actor: r.actor) {
                 case let .success((added, refused)):
                     return .object([("added", .int(Int64(added.count))), ("refused_count", .int(Int64(refused.count))),
                                     ("refused", .array(refused.prefix(100).map { .object([("target", .string($0.0)), ("reason", .string($0.1))]) }))])
@@ -204,7 +259,7 @@ extension InlineEngine {
             },
             ControlMethod("quarantine.remove", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["target"])
-                switch try quarantineManager().release(try r.string("target"), actor: "uid:\(r.callerUID)") {
+                switch try quarantineManager().release(try r.string("target"), actor: r.actor) {
                 case let .success(record): return record.json
                 case let .failure(f): throw ControlError(.refused, f.description)
                 }
@@ -442,10 +497,71 @@ extension InlineEngine {
         ])
     }
 
-    public static func alertJSON(_ e: AlertLog.Entry) -> JSONValue {
-        .object([("id", .int(Int64(e.id))), ("timestamp_ns", .int(e.timestampNanoseconds)),
-                 ("acknowledged_by", e.acknowledgedBy.map { .int(Int64($0)) } ?? .null),
-                 ("acknowledged_at_ns", e.acknowledgedAtNanoseconds.map { .int($0) } ?? .null), ("eve", .raw(e.eve))])
+    public static func alertJSON(_ a: AlertRecord) -> JSONValue {
+        .object([("id", .int(a.id)), ("timestamp_ns", .int(a.timestamp)), ("source", .string(a.source)),
+                 ("severity", .int(Int64(a.severity))), ("title", .string(a.title)), ("message", .string(a.message)),
+                 ("signature_id", a.signatureID.map { .int($0) } ?? .null),
+                 ("src_ip", a.srcIP.map { .string($0) } ?? .null), ("dst_ip", a.dstIP.map { .string($0) } ?? .null),
+                 ("acknowledged", .bool(a.acknowledged)),
+                 ("acknowledged_by", a.acknowledgedBy.map { .string($0) } ?? .null),
+                 ("acknowledged_at_ns", a.acknowledgedAt.map { .int($0) } ?? .null),
+                 ("eve", a.eve.map { .raw($0) } ?? .null)])
+    }
+
+    static let alertSources = ["rule", "signature", "detector", "anomaly"]
+
+    static func alertQuery(_ r: ControlRequest) throws(ControlError) -> AlertQuery {
+        try r.allowOnly(["limit", "cursor", "open", "since_ns", "until_ns", "severity", "source", "sid", "address"])
+        var q = AlertQuery(limit: Int(try r.optionalInt("limit", in: 1...10000) ?? 50))
+        if let cursor = try r.optionalString("cursor") {
+            guard let id = Int64(cursor), id > 0 else {
+                throw ControlError(.invalidParams, "params.cursor: not a cursor from a previous alerts.list (next_cursor)")
+            }
+            q.beforeID = id
+        }
+        q.openOnly = try r.optionalBool("open") ?? false
+        q.since = try r.optionalInt("since_ns", in: 0...Int64.max)
+        q.until = try r.optionalInt("until_ns", in: 0...Int64.max)
+        q.severity = try r.optionalInt("severity", in: 1...3).map(Int.init)
+        if let source = try r.optionalString("source") {
+            guard alertSources.contains(source) else {
+                throw ControlError(.invalidParams, "params.source: expected one of \(alertSources.joined(separator: ", "))")
+            }
+            q.source = source
+        }
+        q.signatureID = try r.optionalInt("sid", in: 0...Int64(UInt32.max))
+        if let text = try r.optionalString("address") {
+            guard let address = IPAddress(text) else {
+                throw ControlError(.invalidParams, "params.address: '\(text)' is not an IPv4 or IPv6 address")
+            }
+            q.address = "\(address)"
+        }
+        return q
+    }
+
+    static func tokenName(_ r: ControlRequest) throws(ControlError) -> String {
+        let name = try r.string("name")
+        guard name.utf8.count <= 64, name.utf8.allSatisfy({ b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f
+        }) else {
+            throw ControlError(.invalidParams, "params.name: 1 to 64 letters, digits, '.', '-' or '_'")
+        }
+        return name
+    }
+
+    static func tokenFields(_ t: APITokenRecord, hashes: Bool) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [
+            ("name", .string(t.name)), ("scopes", .array(t.scopes.map { .string($0) })),
+            ("created_ns", .int(t.created)), ("created_by", .string(t.createdBy)),
+            ("revoked_ns", t.revoked.map { .int($0) } ?? .null), ("revoked_by", t.revokedBy.map { .string($0) } ?? .null),
+        ]
+        if hashes { fields.append(("sha256", .string(t.sha256))) }
+        return fields
+    }
+
+    private func tokenStore() throws(ControlError) -> SocfwStore {
+        guard let store else { throw ControlError(.refused, "API tokens need the database, which is unavailable (see socfwd's start log)") }
+        return store
     }
 
     private func connectionJSON(_ c: ConnectionSummary) -> JSONValue {

@@ -31,8 +31,8 @@ public final class ControlServer: @unchecked Sendable {
     private let logger: Logger
     /// Called once a second while someone subscribes to `stats`.
     private let statsProvider: @Sendable () -> JSONValue
-    /// Told of every mutating request that succeeded (method, uid, params): the audit log.
-    private let auditor: (@Sendable (String, UInt32, JSONValue) -> Void)?
+    /// Told of every mutating request that succeeded (method, actor, params): the audit log.
+    private let auditor: (@Sendable (String, String, JSONValue) -> Void)?
 
     private var listener: Int32 = -1
     private var wake: (read: Int32, write: Int32) = (-1, -1)
@@ -44,7 +44,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public init(path: String, methods: [ControlMethod], config: ControlConfig, version: String, logger: Logger,
                 stats: @escaping @Sendable () -> JSONValue,
-                audit: (@Sendable (String, UInt32, JSONValue) -> Void)? = nil) {
+                audit: (@Sendable (String, String, JSONValue) -> Void)? = nil) {
         self.auditor = audit
         self.path = path
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -281,6 +281,10 @@ public final class ControlServer: @unchecked Sendable {
         case let .success(r): request = r
         }
         request.callerUID = peer.uid
+        request.callerCanWrite = peer.canWrite
+        do throws(ControlError) { try request.takeActor() } catch {
+            return ControlProtocol.reply(id: request.id, error: error)
+        }
         if request.method == "subscribe" {
             return subscribe(request, client: client)
         }
@@ -297,7 +301,7 @@ public final class ControlServer: @unchecked Sendable {
             let result = try method.handler(request)
             if method.mutating {
                 logger.info("control: \(request.method) by uid \(peer.uid) pid \(peer.pid)")
-                auditor?(request.method, peer.uid, request.params)
+                auditor?(request.method, request.actor, request.params)
             }
             return ControlProtocol.reply(id: request.id, result: result)
         } catch {
@@ -305,7 +309,7 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
-    static let topics = ["alerts", "quarantine", "reloads", "stats"]
+    static let topics = ["alerts", "quarantine", "reloads", "stats", "tokens"]
 
     private func subscribe(_ request: ControlRequest, client: Client) -> String {
         do throws(ControlError) {

@@ -17,16 +17,17 @@ public final class InlineEngine: Sendable {
     public let ruleHits: RuleHitTotals
     /// Lists and edits the managed file of the rules directory.
     public let ruleManager: RuleManager
-    /// Recent alerts with their acknowledgement (control socket).
-    public let alerts = AlertLog()
+    /// Alerts with their acknowledgement (control socket), persisted once
+    /// `alerts.attach(store:writer:)` is called: the output thread enqueues
+    /// rows for the writer thread, never waits; a full queue is counted.
+    public let alerts = AlertBook()
     private let quarantineBox = Mutex<QuarantineManager?>(nil)
-    private let alertWriterBox = Mutex<StoreWriter?>(nil)
+    private let storeBox = Mutex<SocfwStore?>(nil)
 
-    /// Where alerts are persisted (the database's `alerts` table), off the
-    /// packet path: the output thread enqueues, never waits; a full queue is counted.
-    public var alertWriter: StoreWriter? {
-        get { alertWriterBox.withLock { $0 } }
-        set { alertWriterBox.withLock { $0 = newValue } }
+    /// The database (nil: unavailable): alerts, quarantine, audit, API tokens.
+    public var store: SocfwStore? {
+        get { storeBox.withLock { $0 } }
+        set { storeBox.withLock { $0 = newValue } }
     }
 
     /// Where QUARANTINE rules send their sources (nil: quarantine unavailable).
@@ -34,7 +35,7 @@ public final class InlineEngine: Sendable {
         get { quarantineBox.withLock { $0 } }
         set { quarantineBox.withLock { $0 = newValue } }
     }
-    private let alertObserver = Mutex<(@Sendable (AlertLog.Entry) -> Void)?>(nil)
+    private let alertObserver = Mutex<(@Sendable (AlertRecord) -> Void)?>(nil)
     private let reloadObserver = Mutex<(@Sendable (Result<RuleReload, ConfigError>) -> Void)?>(nil)
     /// One reload at a time (SIGHUP and the control socket may race).
     private let reloading = Mutex<Void>(())
@@ -222,8 +223,16 @@ public final class InlineEngine: Sendable {
         set { reloadObserver.withLock { $0 = newValue } }
     }
 
+    private let tokenObserver = Mutex<(@Sendable (String, APITokenRecord) -> Void)?>(nil)
+
+    /// Called when an API token is created or revoked (the control socket's `tokens` topic).
+    public var onTokenChange: (@Sendable (String, APITokenRecord) -> Void)? {
+        get { tokenObserver.withLock { $0 } }
+        set { tokenObserver.withLock { $0 = newValue } }
+    }
+
     /// Called on the output thread for every alert (the control socket's `alerts` topic).
-    public var onAlert: (@Sendable (AlertLog.Entry) -> Void)? {
+    public var onAlert: (@Sendable (AlertRecord) -> Void)? {
         get { alertObserver.withLock { $0 } }
         set { alertObserver.withLock { $0 = newValue } }
     }
@@ -377,7 +386,6 @@ public final class InlineEngine: Sendable {
                 let stopping = self.outputStopping.load(ordering: .relaxed)
                 let batch = self.events.drain()
                 let alertObserver = self.onAlert
-                let alertWriter = self.alertWriter
                 let quarantine = self.quarantine
                 for e in batch {
                     let line = EveJSON.line(for: e)
@@ -391,9 +399,7 @@ public final class InlineEngine: Sendable {
                         }
                     }
                     if e.kind == .alert {
-                        let entry = self.alerts.append(timestampNanoseconds: e.timestampNanoseconds, eve: line)
-                        alertObserver?(entry)
-                        _ = alertWriter?.enqueue(.alert(Self.alertRecord(for: e, eve: line)))
+                        alertObserver?(self.alerts.append(Self.alertRecord(for: e, eve: line)))
                     }
                     if limiter.allow(Date()) {
                         logger.info("\(Self.describe(e))")

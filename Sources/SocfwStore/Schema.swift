@@ -9,6 +9,9 @@ enum Schema {
         migrator.registerMigration("v1-quarantine-alerts-audit") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2-alert-filters-api-tokens") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }()
 
@@ -58,5 +61,25 @@ enum Schema {
             prev_hash TEXT    NOT NULL,
             hash      TEXT    NOT NULL
         );
+        """
+
+    /// Indexes for `alerts.list`'s filters, and the management API's tokens
+    /// (only their SHA-256 is stored; a name is unique among tokens not revoked).
+    private static let v2 = """
+        CREATE INDEX alerts_src_ip ON alerts (src_ip);
+        CREATE INDEX alerts_dst_ip ON alerts (dst_ip);
+        CREATE INDEX alerts_signature_id ON alerts (signature_id);
+
+        CREATE TABLE api_tokens (
+            id         INTEGER PRIMARY KEY,
+            name       TEXT    NOT NULL,
+            sha256     TEXT    NOT NULL UNIQUE,
+            scopes     TEXT    NOT NULL,
+            created    INTEGER NOT NULL,
+            created_by TEXT    NOT NULL,
+            revoked    INTEGER,
+            revoked_by TEXT
+        );
+        CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked IS NULL;
         """
 }

@@ -1,7 +1,8 @@
 internal import GRDB
 
 extension SocfwStore {
-    /// Stores a batch of alerts (their `id`s are ignored) in one transaction.
+    /// Stores a batch of alerts in one transaction; an `id` of 0 is assigned by SQLite, any
+    /// other is kept (socfwd numbers its alerts itself so that events and rows agree).
     public func insertAlerts(_ batch: [AlertRecord]) throws(StoreError) {
         guard !batch.isEmpty else { return }
         try write("insert \(batch.count) alerts") { db in try Self.insertAlerts(batch, in: db) }
@@ -10,13 +11,13 @@ extension SocfwStore {
     /// Inserts inside the caller's transaction (`StoreWriter` batches alerts with audit entries).
     static func insertAlerts(_ batch: some Sequence<AlertRecord>, in db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO alerts (timestamp, source, severity, title, message, signature_id, src_ip, dst_ip,
+            INSERT INTO alerts (id, timestamp, source, severity, title, message, signature_id, src_ip, dst_ip,
                                 acknowledged, acknowledged_by, acknowledged_at, eve)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for a in batch {
             try statement.execute(arguments: [
-                a.timestamp, a.source, a.severity, a.title, a.message, a.signatureID, a.srcIP, a.dstIP,
+                a.id > 0 ? a.id : nil, a.timestamp, a.source, a.severity, a.title, a.message, a.signatureID, a.srcIP, a.dstIP,
                 a.acknowledged, a.acknowledgedBy, a.acknowledgedAt, a.eve,
             ])
         }
@@ -24,11 +25,21 @@ extension SocfwStore {
 
     /// The newest `limit` alerts (only unacknowledged ones when `openOnly`), newest first.
     public func alerts(limit: Int, openOnly: Bool = false) throws(StoreError) -> [AlertRecord] {
+        try alerts(AlertQuery(limit: limit, openOnly: openOnly))
+    }
+
+    /// The alerts `query` selects, newest (highest id) first.
+    public func alerts(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
         try read("list alerts") { db in
-            let filter = openOnly ? "WHERE acknowledged = 0" : ""
-            return try Row.fetchAll(db, sql: "SELECT * FROM alerts \(filter) ORDER BY timestamp DESC, id DESC LIMIT ?",
-                                    arguments: [limit]).map(AlertRecord.init(row:))
+            let (clause, arguments) = query.sqlFilter
+            return try Row.fetchAll(db, sql: "SELECT * FROM alerts \(clause) ORDER BY id DESC LIMIT ?",
+                                    arguments: StatementArguments(arguments + [query.limit])).map(AlertRecord.init(row:))
         }
+    }
+
+    /// The highest alert id stored (0 when there is none): socfwd numbers new alerts after it.
+    public func maxAlertID() throws(StoreError) -> Int64 {
+        try read("highest alert id") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM alerts") ?? 0 }
     }
 
     /// Marks an open alert acknowledged by `actor` at `time`. Returns the updated alert, or nil

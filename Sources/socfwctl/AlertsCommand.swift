@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `socfwctl alerts`: the newest alerts socfwd raised, following them live,
 /// and acknowledging them.
@@ -6,7 +7,7 @@ struct AlertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "List, follow and acknowledge alerts.",
-        discussion: "socfwd keeps the newest 10,000 alerts since it started; EVE output keeps all of them.",
+        discussion: "Alerts are kept in socfwd's database (alerts table) across restarts; EVE output has them too.",
         subcommands: [AlertsListCommand.self, AlertsTailCommand.self, AlertsAckCommand.self]
     )
 
@@ -19,7 +20,7 @@ struct AlertsCommand: ParsableCommand {
         let proto = eve["proto"]?.displayText ?? "-"
         let from = ConnsCommand.endpoint(eve["src_ip"], eve["src_port"])
         let to = ConnsCommand.endpoint(eve["dest_ip"], eve["dest_port"])
-        let acked = a["acknowledged_by"].flatMap { $0 == .null ? nil : "acked by uid \($0.displayText)" } ?? "open"
+        let acked = a["acknowledged_by"].flatMap { $0 == .null ? nil : "acked by \($0.displayText)" } ?? "open"
         return [a["id"]?.displayText ?? "-", Format.timestamp(nanoseconds: a["timestamp_ns"]), signature, action,
                 "\(proto) \(from) -> \(to)", acked]
     }
@@ -29,10 +30,11 @@ struct AlertsCommand: ParsableCommand {
     }
 }
 
-/// `socfwctl alerts ls [--open] [--limit N]`.
+/// `socfwctl alerts ls [--open] [--limit N] [filters] [--before ID]`.
 struct AlertsListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the newest alerts, newest first.",
-                                                    aliases: ["list"])
+    static let configuration = CommandConfiguration(
+        commandName: "ls", abstract: "List alerts, newest first, optionally filtered.",
+        discussion: "Pages: the last line names the --before value that shows the next (older) page.", aliases: ["list"])
 
     @OptionGroup var options: GlobalOptions
 
@@ -42,18 +44,49 @@ struct AlertsListCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
     var limit: Int = 50
 
+    @Option(name: .long, help: ArgumentHelp("Only alerts older than this id (the next page).", valueName: "id"))
+    var before: Int64?
+
+    @Option(name: .long, help: ArgumentHelp("Only alerts raised in the last DURATION (90s, 30m, 1h, 2d).", valueName: "duration"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only this severity: 1 (high), 2 (medium) or 3 (low).", valueName: "n"))
+    var severity: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Only alerts from rule, signature, detector or anomaly.", valueName: "source"))
+    var source: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only this signature id (or rule id).", valueName: "sid"))
+    var sid: Int64?
+
+    @Option(name: .long, help: ArgumentHelp("Only alerts whose source or destination is this address.", valueName: "address"))
+    var address: String?
+
     func validate() throws {
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1-10000") }
+        if let severity, !(1...3).contains(severity) { throw ValidationError("--severity must be 1, 2 or 3") }
+        if let since, Format.seconds(since) == nil { throw ValidationError("--since: '\(since)' is not a duration like 90s, 30m, 1h or 2d") }
     }
 
     func run() throws {
-        let result = try options.request("alerts.list", ["limit": .int(Int64(limit)), "open": .bool(open)])
+        var params: [String: JSONValue] = ["limit": .int(Int64(limit)), "open": .bool(open)]
+        if let before { params["cursor"] = .string(String(before)) }
+        if let since, let seconds = Format.seconds(since) {
+            params["since_ns"] = .int(Int64(Date().timeIntervalSince1970 * 1e9) - seconds * 1_000_000_000)
+        }
+        if let severity { params["severity"] = .int(Int64(severity)) }
+        if let source { params["source"] = .string(source) }
+        if let sid { params["sid"] = .int(sid) }
+        if let address { params["address"] = .string(address) }
+        let result = try options.request("alerts.list", params)
         options.show(result) { r in
             let alerts = r["alerts"]?.array ?? []
             guard !alerts.isEmpty else { return open ? "no open alerts" : "no alerts" }
             var table = TextTable(AlertsCommand.columns)
             for a in alerts { table.append(AlertsCommand.row(a)) }
-            return table.rendered + "\n\n\(Format.count(alerts.count, "alert")), newest first"
+            var out = table.rendered + "\n\n\(Format.count(alerts.count, "alert")), newest first"
+            if let next = r["next_cursor"]?.displayText, r["next_cursor"] != .null { out += "; older: --before \(next)" }
+            return out
         }
     }
 }

@@ -64,6 +64,22 @@ struct FieldList {
 /// Numbers and durations as an operator reads them.
 enum Format {
     /// `1234567` → `1,234,567`; nil → `-`.
+    /// `90s`, `30m`, `1h`, `2d`, `1w` in seconds; nil for anything else.
+    static func seconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let n = Int64(text.dropLast()), n > 0 else { return nil }
+        let scale: Int64
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3_600
+        case "d": scale = 86_400
+        case "w": scale = 604_800
+        default: return nil
+        }
+        let (product, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow || product > 100 * 365 * 86_400 ? nil : product
+    }
+
     static func count(_ value: JSONValue?) -> String {
         guard let value else { return "-" }
         guard let n = value.int else { return value.displayText }

@@ -21,6 +21,7 @@ struct Socfwctl: ParsableCommand {
         subcommands: [
             StatusCommand.self, StatsCommand.self, ReloadCommand.self, RulesCommand.self,
             ConnsCommand.self, AlertsCommand.self, QuarantineCommand.self, ConfigCommand.self, SignaturesCommand.self, DetectorsCommand.self,
+            TokensCommand.self,
         ]
     )
 

@@ -198,9 +198,10 @@ struct Socfwd: ParsableCommand {
                 let (active, added, removed) = try manager.start()
                 logger.info("quarantine: \(active) active in \(store.path) (\(initial.count) set elements at install; reconcile added \(added), removed \(removed))")
                 engine.quarantine = manager
-                engine.alertWriter = StoreWriter(store: store, onError: { error in
+                try engine.alerts.attach(store: store, writer: StoreWriter(store: store, onError: { error in
                     logger.error("alerts database: \(error)")
-                })
+                }))
+                engine.store = store
                 quarantine = manager
             } catch {
                 logger.error("quarantine unavailable: \(error)")
@@ -216,10 +217,10 @@ struct Socfwd: ParsableCommand {
             let server = ControlServer(path: path, methods: engine.controlMethods(startedAt: Date(), version: SocfwVersion.string),
                                        config: configuration.control, version: SocfwVersion.string, logger: logger,
                                        stats: { .raw(engine.statsJSON()) },
-                                       audit: { [quarantine] method, uid, params in
+                                       audit: { [quarantine] method, actor, params in
                                            // Quarantine changes are audited by the manager itself, with the row.
                                            guard !method.hasPrefix("quarantine.") else { return }
-                                           quarantine?.audit(actor: "uid:\(uid)", action: method, details: params)
+                                           quarantine?.audit(actor: actor, action: method, details: params)
                                        })
             do {
                 try server.start()
@@ -237,6 +238,10 @@ struct Socfwd: ParsableCommand {
         }
         engine.onAlert = { entry in
             publisher?.publish(topic: "alerts", event: "alert", data: InlineEngine.alertJSON(entry))
+        }
+        engine.onTokenChange = { change, token in
+            publisher?.publish(topic: "tokens", event: "token", data: .object([
+                ("change", .string(change)), ("name", .string(token.name))]))
         }
         engine.onReload = { result in
             if case let .success(r) = result {
@@ -297,7 +302,7 @@ struct Socfwd: ParsableCommand {
         control?.stop()
         quarantine?.drain()
         engine.stop()
-        engine.alertWriter?.flush()  // the alerts the output thread wrote last
+        engine.alerts.writer?.flush()  // the alerts the output thread wrote last
         _ = sources
     }
 }

@@ -73,23 +73,3 @@ import SocfwCore
         }
     }
 }
-
-@Suite struct AlertLogTests {
-    @Test func keepsTheNewestAndNumbersThem() {
-        let log = AlertLog(capacity: 3)
-        for i in 1...5 { log.append(timestampNanoseconds: Int64(i), eve: "{\"n\":\(i)}") }
-        #expect(log.list(limit: 10).map(\.id) == [5, 4, 3])
-        #expect(log.list(limit: 2).map(\.eve) == ["{\"n\":5}", "{\"n\":4}"])
-    }
-
-    @Test func acknowledgesOnceAndReportsWho() {
-        let log = AlertLog(capacity: 10)
-        log.append(timestampNanoseconds: 1, eve: "{}")
-        log.append(timestampNanoseconds: 2, eve: "{}")
-        guard case .success(let e) = log.acknowledge(id: 1, by: 1000, at: 9) else { Issue.record("not acknowledged"); return }
-        #expect(e.acknowledgedBy == 1000 && e.acknowledgedAtNanoseconds == 9)
-        guard case .failure(.alreadyAcknowledged) = log.acknowledge(id: 1, by: 0, at: 10) else { Issue.record("twice"); return }
-        #expect(log.acknowledge(id: 99, by: 0, at: 10) == .failure(.unknown(99)))
-        #expect(log.list(limit: 10, openOnly: true).map(\.id) == [2])
-    }
-}

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -203,9 +204,10 @@ def test_alerts_are_listed_pushed_and_acknowledged(ctl_lab, client):
     listed = client.call("alerts.list", {"limit": 5, "open": True})["result"]
     assert any(a["id"] == pushed["id"] for a in listed["alerts"]), listed
     acked = client.call("alerts.ack", {"id": pushed["id"]})["result"]
-    assert acked["acknowledged_by"] == 0 and acked["acknowledged_at_ns"] > 0
+    assert acked["acknowledged_by"] == "uid:0" and acked["acknowledged_at_ns"] > 0 and acked["acknowledged"] is True
+    assert acked["source"] == "rule" and acked["src_ip"] == ctl_lab.client_ip(4) and acked["title"] == "alert-telnet"
     e = client.call("alerts.ack", {"id": pushed["id"]})["error"]
-    assert e["code"] == -32002 and "already acknowledged by uid 0" in e["message"], e
+    assert e["code"] == -32002 and "already acknowledged by uid:0" in e["message"], e
     e = client.call("alerts.ack", {"id": 10 ** 12})["error"]
     assert e["code"] == -32002 and "no alert" in e["message"], e
     still_open = client.call("alerts.list", {"open": True})["result"]["alerts"]
@@ -218,6 +220,103 @@ def test_alerts_are_listed_pushed_and_acknowledged(ctl_lab, client):
             return db.execute("SELECT title, src_ip, eve FROM alerts WHERE title = 'alert-telnet'").fetchall()
     rows = poll(in_db, timeout=5)
     assert rows and rows[-1][1] == ctl_lab.client_ip(4) and json.loads(rows[-1][2])["alert"]["signature"] == "alert-telnet"
+
+
+def test_alerts_are_filtered_paged_and_kept_across_a_restart(ctl_lab, client):
+    """alerts.list reads the database (socfwd numbers alerts after the
+    highest stored id): filters, a cursor, and acknowledgements that
+    survive a restart."""
+    for _ in range(3):
+        assert ctl_lab.probe("tcp", 4, 23)["result"] == "ok"
+    for _ in range(2):
+        assert ctl_lab.probe("tcp", 6, 23)["result"] == "ok"
+    v4, v6 = ctl_lab.client_ip(4), ctl_lab.client_ip(6)
+
+    def listed(**params):
+        return client.call("alerts.list", params)["result"]
+    assert poll(lambda: len(listed(address=v6, source="rule")["alerts"]) >= 2, timeout=5)
+    by_v4 = listed(address=v4, limit=1000)["alerts"]
+    assert len(by_v4) >= 3 and all(v4 in (a["src_ip"], a["dst_ip"]) for a in by_v4)
+    assert all(a["source"] == "rule" and a["severity"] == 2 for a in listed(source="rule", severity=2)["alerts"])
+    assert listed(source="signature", address=v6)["alerts"] == []
+    assert listed(since_ns=time.time_ns() + 10 ** 12)["alerts"] == []
+    # Pages of 2 walk every alert once, newest first.
+    ids, cursor = [], None
+    while True:
+        page = listed(limit=2, **({"cursor": cursor} if cursor else {}))
+        ids += [a["id"] for a in page["alerts"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert ids == sorted(ids, reverse=True) and len(ids) == len(set(ids)) >= 5
+    assert ids == [a["id"] for a in listed(limit=1000)["alerts"]]
+    for params, word in (({"cursor": "x"}, "cursor"), ({"source": "dns"}, "source"), ({"address": "10.0.0.999"}, "address"),
+                         ({"severity": 4}, "severity"), ({"open": "yes"}, "open")):
+        e = client.call("alerts.list", params)["error"]
+        assert e["code"] == -32602 and word in e["message"], (params, e)
+
+    newest = ids[0]
+    assert "result" in client.call("alerts.ack", {"id": newest})
+    time.sleep(0.5)
+    ids = [a["id"] for a in listed(limit=1000)["alerts"]]
+    newest = ids[0]
+    ctl_lab.socfwd("restart")
+    assert poll(lambda: os.path.exists(ctl_lab.env["LAB_SOCKET"]), timeout=10)
+    again = Client(ctl_lab.env["LAB_SOCKET"])
+    again.line()
+    try:
+        kept = again.call("alerts.list", {"limit": 1000})["result"]["alerts"]
+        assert [a["id"] for a in kept] == ids, "every alert is still listed after the restart"
+        assert any(a["acknowledged_by"] == "uid:0" for a in kept)
+        oldest_open = [a for a in kept if not a["acknowledged"]][-1]["id"]
+        assert again.call("alerts.ack", {"id": oldest_open})["result"]["acknowledged_by"] == "uid:0"
+        assert again.call("alerts.ack", {"id": oldest_open})["error"]["code"] == -32002
+        assert ctl_lab.probe("tcp", 4, 23)["result"] == "ok"
+        assert poll(lambda: again.call("alerts.list", {"limit": 1})["result"]["alerts"][0]["id"] > newest, timeout=5), \
+            "alerts raised after the restart are numbered after the stored ones"
+    finally:
+        again.close()
+
+
+def test_api_tokens_are_created_listed_as_hashes_and_revoked(ctl_lab, client):
+    import hashlib
+    assert "result" in client.call("subscribe", {"topics": ["tokens"]})
+    made = client.call("tokens.create", {"name": "grafana", "scopes": ["read", "operate"]})["result"]
+    token = made["token"]
+    assert re.fullmatch(r"socfw_[A-Za-z0-9_-]{43}", token) and made["scopes"] == ["read", "operate"], made
+    event = poll(lambda: (lambda e: e if e.get("event") == "token" else None)(client.line()), timeout=5)
+    assert event["data"] == {"change": "created", "name": "grafana"}, event
+    listed = client.call("tokens.list")["result"]["tokens"]
+    assert [t["name"] for t in listed] == ["grafana"] and "sha256" not in listed[0] and token not in json.dumps(listed)
+    hashed = client.call("tokens.list", {"include_hashes": True})["result"]["tokens"]
+    assert hashed[0]["sha256"] == hashlib.sha256(token.encode()).hexdigest()
+    e = client.call("tokens.create", {"name": "grafana", "scopes": ["read"]})["error"]
+    assert e["code"] == -32002 and "exists" in e["message"], e
+    for params, word in (({"name": "a b", "scopes": ["read"]}, "name"), ({"name": "x", "scopes": ["root"]}, "scopes[0]"),
+                         ({"name": "x"}, "scopes")):
+        e = client.call("tokens.create", params)["error"]
+        assert e["code"] == -32602 and word in e["message"], (params, e)
+    with sqlite3.connect(ctl_lab.env["LAB_DB"]) as db:
+        stored = db.execute("SELECT sha256, scopes FROM api_tokens WHERE name = 'grafana'").fetchall()
+    assert stored == [(hashlib.sha256(token.encode()).hexdigest(), "read,operate")], "only the hash is stored"
+    assert client.call("tokens.revoke", {"name": "grafana"})["result"]["revoked_ns"] > 0
+    assert client.call("tokens.list")["result"]["tokens"] == []
+    assert client.call("tokens.revoke", {"name": "grafana"})["error"]["code"] == -32002
+
+
+def test_a_client_that_may_change_socfwd_names_the_actor_for_the_audit_log(ctl_lab, client):
+    rule = {"name": "ctl-actor-9123", "action": "DROP", "conditions": [{"field": "dst_port", "operator": "eq", "value": "9123"}]}
+    r = client.call("rules.add", {"rule": rule, "actor": "token:soc-bot"})
+    assert "result" in r, r
+    assert "result" in client.call("rules.delete", {"name": "ctl-actor-9123"})
+    def actors():  # audit rows are appended off the control thread
+        with sqlite3.connect(ctl_lab.env["LAB_DB"]) as db:
+            return [a for (a, d) in db.execute("SELECT actor, details FROM audit_log WHERE action IN ('rules.add', 'rules.delete') "
+                                               "ORDER BY id") if "ctl-actor-9123" in d]
+    assert poll(lambda: len(actors()) == 2, timeout=5), actors()
+    assert actors() == ["uid:0/token:soc-bot", "uid:0"]
+    e = client.call("status", {"actor": "has space"})["error"]
+    assert e["code"] == -32602 and "actor" in e["message"], e
 
 
 def test_a_client_that_never_reads_is_dropped_and_others_are_served(ctl_lab):
@@ -283,9 +382,9 @@ except OSError as e:
     print(json.dumps({"connect_error": e.errno})); sys.exit(0)
 f = s.makefile("rwb")
 out = [json.loads(f.readline())]
-for m in ("status", "reload"):
+for m, p in (("status", {}), ("reload", {}), ("tokens.list", {"include_hashes": True}), ("status", {"actor": "token:x"})):
     try:
-        f.write(json.dumps({"id": m, "method": m}).encode() + b"\n"); f.flush()
+        f.write(json.dumps({"id": m, "method": m, "params": p}).encode() + b"\n"); f.flush()
         line = f.readline()
         out.append(json.loads(line) if line else None)
     except OSError as e:
@@ -309,10 +408,12 @@ def test_permissions_follow_peer_credentials(ctl_lab):
     assert out[0]["data"]["read"] is True and out[0]["data"]["write"] is False, out
     assert "result" in out[1], out
     assert out[2]["error"]["code"] == -32001 and "staff" in out[2]["error"]["message"], out
+    assert out[3]["error"]["code"] == -32001 and "include_hashes" in out[3]["error"]["message"], out
+    assert out[4]["error"]["code"] == -32001 and "actor" in out[4]["error"]["message"], out
     # In the admin group too: both.
     r = as_user(ctl_lab, ["users", "staff"], CLIENT_SCRIPT)
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out[0]["data"]["write"] is True and "result" in out[2], out
+    assert out[0]["data"]["write"] is True and "result" in out[2] and "result" in out[3] and "result" in out[4], out
     # Only staff (not users): the socket file's group refuses the connection.
     r = as_user(ctl_lab, ["staff"], CLIENT_SCRIPT)
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"connect_error": 13}, r.stdout

@@ -312,6 +312,44 @@ class TestAgainstSocfwd:
         assert p.returncode == 1 and "already acknowledged" in p.stderr, p
         assert all(a["id"] != live["id"] for a in as_json(ctl("alerts", "ls", "--open", "--json", socket=lab.socket))["alerts"])
 
+    def test_alerts_ls_filters_and_pages(self, ctl_lab):
+        lab = ctl_lab
+        for _ in range(3):
+            assert lab.probe("tcp", 4, 23)["result"] == "ok"
+        client = lab.client_ip(4)
+        mine = poll(lambda: (lambda a: a if len(a) >= 3 else None)(
+            as_json(ctl("alerts", "ls", "--address", client, "--source", "rule", "--since", "10m", "--json",
+                        socket=lab.socket))["alerts"]), timeout=5)
+        assert all(a["source"] == "rule" and client in (a["src_ip"], a["dst_ip"]) for a in mine)
+        assert as_json(ctl("alerts", "ls", "--source", "signature", "--address", client, "--json", socket=lab.socket))["alerts"] == []
+        out = check_text_output(ctl("alerts", "ls", "--limit", "2", socket=lab.socket))
+        cursor = re.search(r"older: --before (\d+)", out)
+        assert cursor, out
+        older = as_json(ctl("alerts", "ls", "--limit", "2", "--before", cursor.group(1), "--json", socket=lab.socket))["alerts"]
+        assert older and all(a["id"] < int(cursor.group(1)) for a in older)
+        for bad, code, word in ((["--severity", "5"], 2, "--severity"), (["--since", "yesterday"], 2, "--since"),
+                                (["--address", "10.0.0.300"], 1, "address")):
+            p = ctl("alerts", "ls", *bad, socket=lab.socket)
+            assert p.returncode == code and word in p.stderr, (bad, p)
+
+    def test_tokens_create_ls_revoke(self, ctl_lab):
+        lab = ctl_lab
+        out = check_text_output(ctl("tokens", "create", "ci-reader", "--scope", "read", "operate", socket=lab.socket))
+        token = out.splitlines()[0]
+        assert re.fullmatch(r"socfw_[A-Za-z0-9_-]{43}", token) and "shown only now" in out, out
+        listed = as_json(ctl("tokens", "ls", "--json", socket=lab.socket))["tokens"]
+        assert [t["scopes"] for t in listed if t["name"] == "ci-reader"] == [["read", "operate"]]
+        table = check_text_output(ctl("tokens", socket=lab.socket))
+        assert "ci-reader" in table and "read,operate" in table and token not in table, table
+        p = ctl("tokens", "create", "ci-reader", socket=lab.socket)
+        assert p.returncode == 1 and "exists" in p.stderr, p
+        p = ctl("tokens", "create", "x", "--scope", "root", socket=lab.socket)
+        assert p.returncode == 2 and "root" in p.stderr, p
+        assert "revoked" in check_text_output(ctl("tokens", "revoke", "ci-reader", socket=lab.socket))
+        assert "revoked" in check_text_output(ctl("tokens", "ls", "--all", socket=lab.socket))
+        p = ctl("tokens", "revoke", "ci-reader", socket=lab.socket)
+        assert p.returncode == 1 and "no live token" in p.stderr, p
+
     def test_quarantine_add_ls_history_rm(self, ctl_lab):
         lab = ctl_lab
         client = lab.env["LAB_CLIENT_IP"]

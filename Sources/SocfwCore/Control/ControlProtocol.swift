@@ -88,6 +88,38 @@ public struct ControlRequest: Sendable {
     public var params: JSONValue
     /// The peer's uid (set by the server from SO_PEERCRED), for audit.
     public var callerUID: UInt32 = 0
+    /// Whether the peer may call mutating methods (root or the admin group).
+    public var callerCanWrite = false
+    /// On whose behalf a peer that may change socfwd asks (params.actor,
+    /// e.g. socfw-api's `token:NAME`), taken out of params by the server.
+    public var onBehalfOf: String?
+
+    /// Who is asking, for the audit log and acknowledgements: `uid:N`, or
+    /// `uid:N/token:NAME` when socfw-api asks for one of its tokens.
+    public var actor: String { onBehalfOf.map { "uid:\(callerUID)/\($0)" } ?? "uid:\(callerUID)" }
+
+    /// Takes `params.actor` out of the parameters (every method accepts it):
+    /// 1 to 128 printable ASCII characters without spaces or quotes, and only
+    /// from a peer that may change socfwd; anyone else cannot speak for another.
+    public mutating func takeActor() throws(ControlError) {
+        guard case let .object(members) = params, let value = self.params["actor"] else { return }
+        params = .object(members.filter { $0.0 != "actor" })
+        guard value != .null else { return }
+        guard callerCanWrite else {
+            throw ControlError(.permissionDenied, "permission denied: params.actor is for peers that may change socfwd")
+        }
+        guard let text = value.stringValue, (1...128).contains(text.utf8.count),
+              text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x27 && $0 != 0x5c }) else {
+            throw ControlError(.invalidParams, "params.actor: 1 to 128 printable characters, no spaces, quotes or backslashes")
+        }
+        onBehalfOf = text
+    }
+
+    public func optionalBool(_ name: String) throws(ControlError) -> Bool? {
+        guard let v = params[name], v != .null else { return nil }
+        guard let b = v.boolValue else { throw ControlError(.invalidParams, "params.\(name): expected true or false") }
+        return b
+    }
 
     public init(id: JSONValue, method: String, params: JSONValue = .object([])) {
         self.id = id

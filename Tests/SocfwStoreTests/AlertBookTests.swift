@@ -1,0 +1,121 @@
+import SocfwStore
+import Testing
+
+private func alert(_ i: Int, source: String = "signature", severity: Int = 2, src: String = "192.0.2.1") -> AlertRecord {
+    AlertRecord(timestamp: Int64(i) * 1_000, source: source, severity: severity, title: "alert \(i)", message: "m",
+                signatureID: 2_000_000 + Int64(i % 3), srcIP: src, dstIP: "198.51.100.1", eve: "{}")
+}
+
+@Suite struct AlertBookTests {
+    @Test func withoutADatabaseTheRingIsAllThereIs() throws {
+        let book = AlertBook(capacity: 3)
+        for i in 1...5 { book.append(alert(i)) }
+        #expect(try book.list(AlertQuery(limit: 10)).map(\.id) == [5, 4, 3])
+        #expect(try book.list(AlertQuery(limit: 2)).map(\.title) == ["alert 5", "alert 4"])
+        guard case let .success(a) = book.acknowledge(id: 4, by: "uid:1000", at: 9) else { Issue.record("not acknowledged"); return }
+        #expect(a.acknowledgedBy == "uid:1000" && a.acknowledgedAt == 9)
+        guard case .failure(.alreadyAcknowledged) = book.acknowledge(id: 4, by: "uid:0", at: 10) else { Issue.record("twice"); return }
+        #expect(book.acknowledge(id: 1, by: "uid:0", at: 10) == .failure(.unknown(1)))
+        #expect(try book.list(AlertQuery(limit: 10, openOnly: true)).map(\.id) == [5, 3])
+    }
+
+    @Test func idsContinueAfterARestartAndAcknowledgementsPersist() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/socfw.db"
+            do {
+                let store = try SocfwStore(path: path, durableCommits: false)
+                let writer = StoreWriter(store: store)
+                let book = AlertBook(capacity: 100)
+                try book.attach(store: store, writer: writer)
+                for i in 1...4 { book.append(alert(i)) }
+                // Acknowledged before (or after) the writer got to it: either way it is written.
+                guard case .success = book.acknowledge(id: 2, by: "uid:0/token:soc", at: 77) else { Issue.record("ack"); return }
+                writer.flush()
+                writer.stop()
+            }
+            // A new process: a new ring, the same database.
+            let store = try SocfwStore(path: path, durableCommits: false)
+            let writer = StoreWriter(store: store)
+            let book = AlertBook(capacity: 100)
+            try book.attach(store: store, writer: writer)
+            let fifth = book.append(alert(5))
+            #expect(fifth.id == 5)
+            let all = try book.list(AlertQuery(limit: 10))
+            #expect(all.map(\.id) == [5, 4, 3, 2, 1])
+            #expect(all.first { $0.id == 2 }?.acknowledgedBy == "uid:0/token:soc")
+            guard case .failure(.alreadyAcknowledged) = book.acknowledge(id: 2, by: "uid:0", at: 80) else {
+                Issue.record("an acknowledgement from before the restart must stand"); return
+            }
+            guard case .success = book.acknowledge(id: 1, by: "uid:0", at: 80) else { Issue.record("old alert"); return }
+            #expect(book.acknowledge(id: 99, by: "uid:0", at: 80) == .failure(.unknown(99)))
+            writer.flush()
+            #expect(try store.alerts(AlertQuery(limit: 10, openOnly: true)).map(\.id) == [5, 4, 3])
+        }
+    }
+
+    @Test func filtersAndCursorAgreeInTheDatabaseAndTheRing() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SocfwStore(path: dir + "/socfw.db", durableCommits: false)
+            let writer = StoreWriter(store: store)
+            let book = AlertBook(capacity: 1_000)
+            try book.attach(store: store, writer: writer)
+            for i in 1...30 {
+                book.append(alert(i, source: i % 2 == 0 ? "detector" : "signature", severity: 1 + i % 3,
+                                  src: i % 5 == 0 ? "2001:db8::5" : "192.0.2.1"))
+            }
+            let queries = [
+                AlertQuery(limit: 7), AlertQuery(limit: 100, source: "detector"), AlertQuery(limit: 100, severity: 1),
+                AlertQuery(limit: 100, address: "2001:db8::5"), AlertQuery(limit: 100, address: "198.51.100.1"),
+                AlertQuery(limit: 100, since: 10_000, until: 20_000), AlertQuery(limit: 100, signatureID: 2_000_001),
+                AlertQuery(limit: 5, beforeID: 12, source: "signature"),
+            ]
+            // Before the writer wrote them (ring) and after (database): the same answers.
+            let before = try queries.map { try book.list($0).map(\.id) }
+            writer.flush()
+            for (q, ids) in zip(queries, before) {
+                #expect(try store.alerts(q).map(\.id) == ids, "\(q)")
+                #expect(try book.list(q).map(\.id) == ids, "\(q)")
+            }
+            #expect(before[1] == Array(stride(from: 30, through: 2, by: -2)))
+            #expect(before[3] == [30, 25, 20, 15, 10, 5])
+            #expect(before[4].count == 30)
+            #expect(before[5] == Array((10...19).reversed()))
+            #expect(before[7] == [11, 9, 7, 5, 3])
+
+            // Paging with the last id as the cursor walks every alert once.
+            var seen: [Int64] = []
+            var cursor: Int64? = nil
+            repeat {
+                let page = try book.list(AlertQuery(limit: 4, beforeID: cursor))
+                seen += page.map(\.id)
+                cursor = page.count == 4 ? page.last?.id : nil
+            } while cursor != nil
+            #expect(seen == Array((1...30).reversed()))
+        }
+    }
+}
+
+@Suite struct APITokenStoreTests {
+    @Test func tokensAreRandomStoredAsHashesAndRevoked() throws {
+        let a = APIToken.generate(), b = APIToken.generate()
+        #expect(a != b && a.hasPrefix("socfw_") && a.utf8.count == 6 + 43)
+        #expect(a.dropFirst(6).allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        // Known answer (FIPS 180-2 "abc").
+        #expect(APIToken.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+        try withTemporaryDirectory { dir in
+            let store = try SocfwStore(path: dir + "/socfw.db", durableCommits: false)
+            let record = APITokenRecord(name: "grafana", sha256: APIToken.sha256(a), scopes: ["read"], created: 1, createdBy: "uid:0")
+            #expect(try store.insertToken(record)?.id == 1)
+            #expect(try store.insertToken(record) == nil, "one live token per name")
+            #expect(try store.tokens(includeRevoked: false).map(\.scopes) == [["read"]])
+            #expect(try store.revokeToken(name: "grafana", by: "uid:0", at: 5)?.revoked == 5)
+            #expect(try store.revokeToken(name: "grafana", by: "uid:0", at: 6) == nil)
+            #expect(try store.tokens(includeRevoked: false).isEmpty)
+            var again = record
+            again.sha256 = APIToken.sha256(b)
+            #expect(try store.insertToken(again) != nil, "the name is free again once revoked")
+            #expect(try store.tokens(includeRevoked: true).count == 2)
+        }
+    }
+}
