@@ -379,6 +379,7 @@ public final class InlineEngine: Sendable {
         let logger = self.logger
         // The writer lives on this thread only.
         nonisolated(unsafe) let eveWriter = eve
+        let signatureQuarantine = config.signatures.quarantine
         let thread = Thread { [self] in
             var limiter = LogLimiter(perSecond: 20)
             var lastStats = Date()
@@ -390,7 +391,7 @@ public final class InlineEngine: Sendable {
                 for e in batch {
                     let line = EveJSON.line(for: e)
                     eveWriter?.write(line: line)
-                    if let q = Self.quarantineRequest(for: e) {
+                    if let q = Self.quarantineRequest(for: e, signatures: signatureQuarantine) {
                         if let quarantine {
                             quarantine.request(q.address, reason: q.reason, source: q.source, actor: q.actor, seconds: q.seconds)
                         } else if limiter.allow(Date()) {
@@ -425,10 +426,15 @@ public final class InlineEngine: Sendable {
 
     /// What an event asks the quarantine manager for: a QUARANTINE rule's
     /// drop, or a detection whose response is quarantine.
-    static func quarantineRequest(for e: Event)
+    static func quarantineRequest(for e: Event, signatures: SignatureQuarantine)
         -> (address: IPAddress, reason: String, source: QuarantineSource, actor: String, seconds: Int64?)? {
         if let d = e.detection, d.response.action == .quarantine {
             return (d.source, d.title, .detector, "detector:\(d.kind.rawValue)", d.response.seconds)
+        }
+        if let hit = e.signature, signatures.isEnabled,
+           let attacker = signatures.target(for: hit, packet: e.packet, toServer: e.toServer) {
+            return (attacker, "signature \(hit.info.sid): \(hit.info.message)", .rule, "signature:\(hit.info.sid)",
+                    signatures.seconds)
         }
         if e.ruleAction == .quarantine, e.kind == .drop {
             let rule = e.ruleName ?? "?"

@@ -1,6 +1,7 @@
 import Foundation
 import SocfwCore
 import SocfwIDS
+import SocfwWire
 import Testing
 
 @Suite struct SignatureConfigTests {
@@ -28,6 +29,11 @@ import Testing
         ("signatures: { address_vars: { home_net: any } }", "variable names are upper-case"),
         ("signatures: { dialect: snort2 }", "unknown dialect 'snort2'"),
         ("signatures: { stream: { window_bytes: 10 } }", "out of range"),
+        ("signatures: { quarantine: { sids: [0] } }", "out of range"),
+        ("signatures: { quarantine: { duration: permanent } }", "a signature quarantines for a set time"),
+        ("signatures: { quarantine: { duration: soon } }", "'soon' is not a duration"),
+        ("signatures: { quarantine: { blocking_priority: 0 } }", "out of range"),
+        ("signatures: { quarantine: { sid: [1] } }", "unknown key 'sid'"),
     ])
     func badValuesAreRefusedWithTheField(yaml: String, message: String) {
         #expect(throws: ConfigError.self) { try SocfwConfig.parse(yaml: yaml, file: "x.yaml") }
@@ -36,6 +42,28 @@ import Testing
         } catch {
             #expect(error.description.contains(message), "\(error)")
         }
+    }
+
+    @Test func signatureHitsQuarantineTheFlowsClient() throws {
+        let c = try SocfwConfig.parse(yaml: """
+            signatures:
+              quarantine: { sids: [9000041, 2019401], blocking_priority: 1, duration: 2h }
+            """, file: "x.yaml").signatures.quarantine
+        #expect(c.sids == [9000041, 2019401] && c.blockingPriority == 1 && c.seconds == 7200 && c.isEnabled)
+        #expect(!SignatureQuarantine().isEnabled)
+        var packet = PacketSummary()
+        packet.source = IPAddress("198.51.100.7")!
+        packet.destination = IPAddress("10.0.0.5")!
+        // A listed sid, alert only: its client (the source of a request).
+        #expect(c.target(sid: 9000041, priority: 3, blocked: false, packet: packet, toServer: true) == packet.source)
+        // Found in a reply: the client is the reply's destination.
+        #expect(c.target(sid: 9000041, priority: 3, blocked: false, packet: packet, toServer: false) == packet.destination)
+        // Untracked: the packet's source.
+        #expect(c.target(sid: 2019401, priority: 2, blocked: true, packet: packet, toServer: nil) == packet.source)
+        // Not listed: only a blocking hit of priority 1.
+        #expect(c.target(sid: 7, priority: 1, blocked: true, packet: packet, toServer: true) == packet.source)
+        #expect(c.target(sid: 7, priority: 1, blocked: false, packet: packet, toServer: true) == nil)
+        #expect(c.target(sid: 7, priority: 2, blocked: true, packet: packet, toServer: true) == nil)
     }
 
     func tempDir() throws -> String {

