@@ -33,8 +33,19 @@ extension InlineEngine {
             },
             ControlMethod("reload", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly([])
-                // Rules, then signatures; each keeps its running snapshot on error.
+                // The configuration, rules, then signatures; each keeps what is
+                // running on error (a bad configuration stops the reload there).
+                let change: ConfigReload
+                switch reloadConfig() {
+                case let .success(c): change = c
+                case let .failure(error): throw ControlError(error)
+                }
                 guard case .object(var fields) = try reloadReply(reloadRules()) else { return .null }
+                fields.append(("config", .object([
+                    ("path", .string(config.sourceFile)),
+                    ("applied", .array(change.applied.map { .string($0) })),
+                    ("restart_required", .array(change.restartRequired.map { .string($0) })),
+                ])))
                 switch reloadSignatures() {
                 case .success(let report):
                     fields.append(("signatures", signatureSummary(report)))

@@ -12,7 +12,10 @@ import Synchronization
 /// runs one worker thread per queue, writes events and stats, reloads rules
 /// on request and removes exactly what it installed when stopped.
 public final class InlineEngine: Sendable {
-    public let config: SocfwConfig
+    /// The configuration in force: as read at start, with the settings a
+    /// reload applies (`reloadConfig`).
+    public var config: SocfwConfig { configBox.withLock { $0 } }
+    private let configBox: Mutex<SocfwConfig>
     public let rules: RuleSnapshot
     public let ruleHits: RuleHitTotals
     /// Lists and edits the managed file of the rules directory.
@@ -72,7 +75,7 @@ public final class InlineEngine: Sendable {
     public let detectorHub: DetectorHub?
 
     public init(config: SocfwConfig, ruleSet: RuleSet, signatures: SignatureLoad? = nil, logger: Logger) {
-        self.config = config
+        self.configBox = Mutex(config)
         self.rules = RuleSnapshot(ruleSet)
         self.signatures = signatures.map { Snapshot($0.set) }
         self.signatureReport.withLock { $0 = signatures?.report }
@@ -157,6 +160,38 @@ public final class InlineEngine: Sendable {
         let outDeadline = Date().addingTimeInterval(2)
         while Date() < outDeadline && !outputFinished.load(ordering: .acquiring) { usleep(10_000) }
         logger.info("stopped stats=\(statsJSON(kernel: kernel))")
+    }
+
+    /// Re-reads the configuration file (SIGHUP, control socket `reload`):
+    /// what socfwd reads as it goes is applied (default action, signature
+    /// sources, signature quarantine, quarantine policy); what it built at
+    /// start is reported as needing a restart and stays as it is. A file
+    /// with an error changes nothing and is returned.
+    @discardableResult
+    public func reloadConfig() -> Result<ConfigReload, ConfigError> {
+        reloading.withLock { _ in
+            let running = config
+            let new: SocfwConfig
+            do throws(ConfigError) { new = try SocfwConfig.load(file: running.sourceFile) } catch {
+                logger.error("configuration reload refused, the running configuration stays in force: \(error)")
+                return .failure(error)
+            }
+            let change = ConfigReload(running: running, new: new)
+            configBox.withLock { $0 = change.merged }
+            if change.applied.contains(where: { $0.hasPrefix("quarantine.") }), let quarantine {
+                var policy = change.merged.quarantine.policy
+                policy.allowlist += HostAddresses.protected()
+                quarantine.updatePolicy(policy)
+            }
+            if change.applied.isEmpty && change.restartRequired.isEmpty {
+                logger.info("configuration \(running.sourceFile) reloaded: unchanged")
+            } else {
+                let waiting = change.restartRequired.isEmpty
+                    ? "" : "; changed but in force only after a restart: [\(change.restartRequired.joined(separator: ", "))]"
+                logger.notice("configuration \(running.sourceFile) reloaded: applied [\(change.applied.joined(separator: ", "))]\(waiting)")
+            }
+            return .success(change)
+        }
     }
 
     /// Reloads the rules from the configured path (SIGHUP, control socket).
@@ -379,7 +414,6 @@ public final class InlineEngine: Sendable {
         let logger = self.logger
         // The writer lives on this thread only.
         nonisolated(unsafe) let eveWriter = eve
-        let signatureQuarantine = config.signatures.quarantine
         let thread = Thread { [self] in
             var limiter = LogLimiter(perSecond: 20)
             var lastStats = Date()
@@ -388,6 +422,7 @@ public final class InlineEngine: Sendable {
                 let batch = self.events.drain()
                 let alertObserver = self.onAlert
                 let quarantine = self.quarantine
+                let signatureQuarantine = self.config.signatures.quarantine
                 for e in batch {
                     let line = EveJSON.line(for: e)
                     eveWriter?.write(line: line)

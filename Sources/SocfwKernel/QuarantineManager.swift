@@ -18,7 +18,8 @@ import Synchronization
 public final class QuarantineManager: Sendable {
     public let store: SocfwStore
     private let sets: NftSetClient?
-    private let policy: QuarantinePolicy
+    private let policyBox: Mutex<QuarantinePolicy>
+    private var policy: QuarantinePolicy { policyBox.withLock { $0 } }
     private let logger: Logger
     private let queue = DispatchQueue(label: "socfw.quarantine")
     /// Active targets and their rows, as in the database (queue only).
@@ -43,7 +44,7 @@ public final class QuarantineManager: Sendable {
     public init(store: SocfwStore, sets: NftSetClient?, policy: QuarantinePolicy, logger: Logger) {
         self.store = store
         self.sets = sets
-        self.policy = policy
+        self.policyBox = Mutex(policy)
         self.logger = logger
     }
 
@@ -137,6 +138,12 @@ public final class QuarantineManager: Sendable {
     }
 
     // MARK: Quarantine and release
+
+    /// A reloaded configuration's policy (allowlist, prefix limits,
+    /// durations): for the quarantines that come after; those in force stay.
+    public func updatePolicy(_ policy: QuarantinePolicy) {
+        queue.sync { policyBox.withLock { $0 = policy } }
+    }
 
     /// Quarantines `target`. `duration`: nil for the policy's (escalating)
     /// default, `.some(nil)` for permanent, `.some(seconds)`.

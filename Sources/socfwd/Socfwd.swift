@@ -15,7 +15,7 @@ struct Socfwd: ParsableCommand {
         abstract: "socfw's inline verdict engine: inspects NFQUEUE traffic and answers ACCEPT, DROP or REJECT.",
         discussion: """
             Without --pcap or --check-config, socfwd binds its queues, installs `table inet socfw` \
-            and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the rules). \
+            and inspects traffic until SIGINT/SIGTERM (SIGHUP reloads the configuration, rules and signatures). \
             SIGUSR1 logs the 50 largest tracked connections. \
             See Docs/configuration.md for the configuration file.
             """,
@@ -275,6 +275,7 @@ struct Socfwd: ParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
             source.setEventHandler {
                 if sig == SIGHUP {
+                    engine.reloadConfig()
                     engine.reloadRules()
                     engine.reloadSignatures()
                 } else if sig == SIGUSR1 {

@@ -307,6 +307,7 @@ def lab_with_rules(request, mode, suffix, rules, name="rules", edit_config=None)
         text = edit_config(text)
     config = state / f"socfwd-{name}.yaml"
     config.write_text(text)
+    lab.config_path = config
     t = time.monotonic()
     lab.socfwd("restart", config=str(config))
     lab.start_seconds = time.monotonic() - t
