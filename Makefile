@@ -7,7 +7,7 @@ LAB_NAME ?= socfw-lab
 MODE ?= router
 BIN := .build/release
 
-.PHONY: deps build run test unit-test lab-test bench clean
+.PHONY: deps build run test unit-test lab-test bench deb clean
 
 deps:
 	@Scripts/install-deps
@@ -40,6 +40,10 @@ test: deps
 bench: build
 	Scripts/bench pipeline
 	Scripts/bench queue
+
+# The Debian package (Scripts/package-deb): .build/package/socfw_VERSION_ARCH.deb
+deb: build
+	Scripts/package-deb
 
 clean:
 	rm -rf .build
