@@ -252,9 +252,7 @@ extension InlineEngine {
                     throw ControlError(.refused, "\(path): cannot read (socfwd reads it as root; is the path right?)")
                 }
                 guard data.count <= 64 << 20 else { throw ControlError(.refused, "\(path): larger than 64 MiB") }
-                let targets = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-                    .map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
-                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let targets = QuarantinePolicy.targets(inList: data)
                 guard !targets.isEmpty, targets.count <= 1_000_000 else {
                     throw ControlError(.refused, "\(path): expected 1 to 1,000,000 addresses or prefixes, one per line")
                 }

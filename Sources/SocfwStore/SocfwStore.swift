@@ -62,7 +62,12 @@ public final class SocfwStore: Sendable {
             // After the pool is open: GRDB sets NORMAL on the writer when it enables WAL, after
             // `prepareDatabase` has run. `synchronous` is per connection; only the writer's matters.
             let synchronous = durableCommits ? "FULL" : "NORMAL"
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            // A 32 MiB page cache for the writer (SQLite's default is 2 MiB): a bulk quarantine
+            // inserts 100,000 random keys into the target index; with the small cache half the
+            // time went to spilling and re-reading index pages (0.87 s -> see Docs/quarantine.md).
+            try pool.writeWithoutTransaction {
+                try $0.execute(sql: "PRAGMA synchronous = \(synchronous); PRAGMA cache_size = -32768")
+            }
         } catch {
             throw StoreError(path: path, operation: "open database", underlying: error)
         }

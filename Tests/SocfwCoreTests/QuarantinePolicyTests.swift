@@ -3,6 +3,14 @@ import SocfwCore
 import SocfwWire
 
 @Suite struct QuarantinePolicyTests {
+    @Test func aTargetListIsReadLineByLineWithCommentsAndBlanks() {
+        let text = "# blocklist\r\n203.0.113.7\r\n  198.51.100.0/24  # scanners\n\n\t2001:db8::/48\n#only a comment\nbad entry\n192.0.2.1"
+        #expect(QuarantinePolicy.targets(inList: Array(text.utf8))
+                == ["203.0.113.7", "198.51.100.0/24", "2001:db8::/48", "bad entry", "192.0.2.1"])
+        #expect(QuarantinePolicy.targets(inList: Array("".utf8)).isEmpty)
+        #expect(QuarantinePolicy.targets(inList: Array("\n\n # x\n".utf8)).isEmpty)
+    }
+
     var policy: QuarantinePolicy {
         var p = QuarantinePolicy()
         p.allowlist = [IPPrefix("192.0.2.0/24")!, IPPrefix("2001:db8:ff::/48")!, IPPrefix("198.18.1.1/32")!]

@@ -35,4 +35,20 @@ struct StoreBenchmarkTests {
                   + "10,000 appendAudit \(audit), verifyAudit of 10,000 rows \(verify)")
         }
     }
+
+    @Test func bulkQuarantineInsert() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SocfwStore(path: dir + "/socfw.db", durableCommits: true)
+            var rng = SystemRandomNumberGenerator()
+            let records = (0..<100_000).map { i in
+                QuarantineRecord(target: "\(UInt8.random(in: 1...223, using: &rng)).\(i >> 16).\((i >> 8) & 255).\(i & 255)", reason: "bench", action: .drop,
+                                 source: .operator, timestamp: Int64(i), expires: Int64(i) + 3_600_000_000_000)
+            }
+            let clock = ContinuousClock()
+            var ids: [Int64] = []
+            let bulk = try clock.measure { ids = try store.insertQuarantines(records) }
+            #expect(ids.count == 100_000 && ids.first == 1 && ids.last == 100_000)
+            print("store-bench: 100,000 quarantine rows in one transaction \(bulk)")
+        }
+    }
 }
