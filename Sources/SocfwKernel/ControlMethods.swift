@@ -608,7 +608,18 @@ extension InlineEngine {
                                   ("reject", .int(Int64(clamping: rejected)))])),
             ("pps", .double(pps)), ("flows_active", .int(Int64(clamping: active))),
             ("events_lost", .int(Int64(clamping: events.lostCount))),
+            ("database", databaseStatus()),
         ])
+    }
+
+    /// The database as `status` reports it: where, and whether the last
+    /// write (alerts, quarantine, audit) succeeded; null when unavailable.
+    private func databaseStatus() -> JSONValue {
+        guard let store else { return .null }
+        let writer = alerts.writer
+        return .object([("path", .string(store.path)), ("writable", .bool(writer?.lastWriteSucceeded ?? true)),
+                        ("write_failures", .int(Int64(writer?.failed ?? 0))),
+                        ("writes_dropped", .int(Int64(writer?.dropped ?? 0)))])
     }
 }
 

@@ -33,6 +33,9 @@ public final class StoreWriter: Sendable {
     public var dropped: Int { queue.dropped.load(ordering: .relaxed) }
     /// Jobs whose write failed (reported through `onError`).
     public var failed: Int { queue.failed.load(ordering: .relaxed) }
+    /// The most recent write succeeded (true before the first one): the
+    /// database is writable as far as socfwd can tell without writing.
+    public var lastWriteSucceeded: Bool { queue.lastWriteSucceeded.load(ordering: .relaxed) }
 
     private let queue: WriterQueue
 
@@ -107,6 +110,7 @@ private final class WriterQueue: Sendable {
     let written = Atomic<Int>(0)
     let dropped = Atomic<Int>(0)
     let failed = Atomic<Int>(0)
+    let lastWriteSucceeded = Atomic<Bool>(true)
 
     init(store: SocfwStore, capacity: Int, maxBatch: Int, onError: (@Sendable (StoreError) -> Void)?) {
         self.store = store
@@ -207,14 +211,17 @@ private final class WriterQueue: Sendable {
                 for job in run { try Self.apply(job, in: db) }
             }
             written.add(run.count, ordering: .relaxed)
+            lastWriteSucceeded.store(true, ordering: .relaxed)
         } catch {
             // Retry one by one so a single bad job does not lose its neighbours.
             for job in run {
                 do {
                     try store.write("write \(Self.name(job))") { db in try Self.apply(job, in: db) }
                     written.add(1, ordering: .relaxed)
+                    lastWriteSucceeded.store(true, ordering: .relaxed)
                 } catch {
                     failed.add(1, ordering: .relaxed)
+                    lastWriteSucceeded.store(false, ordering: .relaxed)
                     onError?(error)
                 }
             }
@@ -225,8 +232,10 @@ private final class WriterQueue: Sendable {
         do {
             try body(store)
             written.add(1, ordering: .relaxed)
+            lastWriteSucceeded.store(true, ordering: .relaxed)
         } catch {
             failed.add(1, ordering: .relaxed)
+            lastWriteSucceeded.store(false, ordering: .relaxed)
             onError?(StoreError(path: store.path, operation: "custom write job", underlying: error))
         }
     }

@@ -56,6 +56,7 @@ def test_status_and_stats(ctl_lab, client):
     r = client.call("status")["result"]
     assert r["inspecting"] is True and r["mode"] == "router" and r["queues"]["count"] >= 1
     assert r["rules"]["enabled"] >= 6 and r["packets"] > 0 and r["diversion"] in ("xtables-nfqueue", "nft-queue")
+    assert r["database"]["path"] == ctl_lab.env["LAB_DB"] and r["database"]["writable"] is True, r
     s = client.call("stats")["result"]
     assert s["packets"] == sum(q["packets"] for q in s["queues"]) and s["accepted"] > 0
 
