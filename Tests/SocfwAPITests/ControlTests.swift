@@ -62,7 +62,7 @@ import Testing
     @Test func subscribesWithoutTheTokensTopicOnAnOlderSocfwd() async throws {
         let directory = try temporaryDirectory()
         let fake = FakeSocfwd(directory: directory)
-        fake.knownTopics.withLock { $0.remove("tokens") }
+        _ = fake.knownTopics.withLock { $0.remove("tokens") }
         let tokens = TokenTable()
         Samples.install(on: fake, tokens: tokens)
         try await fake.start()

@@ -137,7 +137,7 @@ func temporaryDirectory() throws -> String {
 }
 
 /// Runs `body` against a live socfw-api connected to a fresh fake socfwd.
-func withAPI(configure: (inout APIConfig) -> Void = { _ in },
+func withAPI(_ setup: TestingSetup = .live, configure: (inout APIConfig) -> Void = { _ in },
              _ body: @Sendable (Harness) async throws -> Void) async throws {
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -161,7 +161,7 @@ func withAPI(configure: (inout APIConfig) -> Void = { _ in },
     let components = APIComponents(configuration: configuration, logger: logger)
     let app = try buildApplication(components)
     do {
-        try await app.test(.live) { client in
+        try await app.test(setup) { client in
             let harness = Harness(client: client, fake: fake, tokens: tokens, components: components)
             try await harness.waitUntilConnected()
             try await body(harness)
