@@ -70,9 +70,11 @@ import HummingbirdWSClient
             await #expect(throws: (any Error).self) {
                 try await WebSocketClient.connect(url: Self.url(api), logger: Self.logger) { _, _, _ in }
             }
-            // Without an upgrade the route explains itself.
+            // Without an upgrade the route describes the stream (after the scope check).
             #expect(try await api.get("/api/v1/stream", token: nil).status == .unauthorized)
-            #expect(try await api.get("/api/v1/stream", token: TestTokens.read).status == .upgradeRequired)
+            let info = try await api.get("/api/v1/stream", token: TestTokens.read)
+            #expect(info.status == .ok)
+            #expect(info.json?["topics"] == ["alerts", "quarantine", "stats", "reloads", "incidents", "packets"])
             // Never from the query string.
             #expect(try await api.get("/api/v1/stream?access_token=\(TestTokens.read)", token: nil).status == .badRequest)
         }

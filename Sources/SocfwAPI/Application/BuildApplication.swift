@@ -55,7 +55,7 @@ public func buildApplication(_ components: APIComponents) throws -> some Applica
     router.add(middleware: RateLimitMiddleware(configuration: configuration.rateLimit))
     router.add(middleware: RequestLogMiddleware(metrics: components.metrics))
     router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins))
-    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ProblemMiddleware(operations: OperationTable(openAPIYAML: OpenAPIDocument.yaml)))
 
     HealthRoutes(readiness: Readiness(socfwd: socfwd, configuration: configuration.ready)).register(on: router)
     MetricsRoutes(socfwd: socfwd, metrics: components.metrics).register(on: router)
@@ -71,7 +71,7 @@ public func buildApplication(_ components: APIComponents) throws -> some Applica
     ConfigRoutes(socfwd: socfwd).register(on: api)
     TokenRoutes(socfwd: socfwd).register(on: api)
     let stream = StreamRoutes(hub: components.hub)
-    stream.register(on: api)
+    stream.register(on: api, pingIntervalSeconds: configuration.webSocket.pingIntervalSeconds)
 
     let webSocketRouter = Router(context: APIRequestContext.self)
     webSocketRouter.add(middleware: AuthenticationMiddleware(tokens: components.tokens))

@@ -5,6 +5,11 @@ struct ConnectionRoutes {
     let socfwd: Socfwd
     static let protocols = ["tcp", "udp", "icmp", "icmpv6"]
 
+    /// A name or a protocol number 0-255 without leading zeros (Docs/openapi.yaml).
+    static func isProtocol(_ text: String) -> Bool {
+        protocols.contains(text) || UInt8(text).map { String($0) == text } == true
+    }
+
     func register(on api: RouterGroup<APIRequestContext>) {
         api.requiring(.read).get("connections", use: list)
     }
@@ -18,7 +23,7 @@ struct ConnectionRoutes {
                                     expected: "a connection state such as ESTABLISHED or TIME_WAIT") {
             params["state"] = .string(state)
         }
-        if let proto = query.string("protocol", maxLength: 8, where: { Self.protocols.contains($0.lowercased()) || (UInt8($0) != nil) },
+        if let proto = query.string("protocol", maxLength: 8, where: Self.isProtocol,
                                     expected: "tcp, udp, icmp, icmpv6 or a protocol number 0-255") {
             params["protocol"] = .string(proto)
         }

@@ -14,11 +14,13 @@ struct QuarantineRoutes {
             .delete("quarantine/{target}", use: remove)
     }
 
+    /// `^([1-9][0-9]{0,8}[smhdw]|permanent)$` (Docs/openapi.yaml, Duration).
     static func isDuration(_ text: String) -> Bool {
         if text == "permanent" { return true }
         guard let unit = text.last, "smhdw".contains(unit) else { return false }
-        let digits = text.dropLast()
-        return !digits.isEmpty && digits.count <= 9 && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && Int(digits)! > 0
+        let digits = Array(text.utf8.dropLast())
+        return (1...9).contains(digits.count) && digits.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            && digits[0] != UInt8(ascii: "0")
     }
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
@@ -39,7 +41,7 @@ struct QuarantineRoutes {
         let body = try await BodyReader.object(from: request, context: context)
         var reader = BodyReader(body, allowed: ["target", "duration", "reason", "description"])
         var params: [String: JSONValue] = ["actor": context.actor]
-        if let target = reader.string("target", required: true, maxLength: 64, where: NetworkAddress.isAddressOrPrefix,
+        if let target = reader.string("target", required: true, maxLength: 49, where: NetworkAddress.isAddressOrPrefix,
                                       expected: "an IPv4/IPv6 address or prefix (10.0.0.0/24)") {
             params["target"] = .string(target)
         }

@@ -39,14 +39,16 @@ struct StreamRoutes {
         })
     }
 
-    /// On the HTTP router: what a request that was not upgraded gets
-    /// (401/403 from the scope check, else 426).
-    func register(on api: RouterGroup<APIRequestContext>) {
-        api.requiring(.read).get("stream") { _, _ -> Response in
-            throw Problem(.upgradeRequired, kind: "upgrade-required", title: "WebSocket upgrade required",
-                          detail: "connect with a WebSocket client (Upgrade: websocket)",
-                          headers: [.upgrade: "websocket", .connection: "Upgrade"])
-        }
+    /// On the HTTP router: what a request that was not upgraded gets: 401/403
+    /// from the scope check; with a token, a description of the stream (a
+    /// plain GET is a client discovering it, not an error).
+    func register(on api: RouterGroup<APIRequestContext>, pingIntervalSeconds: Double) {
+        let info: JSONValue = [
+            "websocket": "/api/v1/stream", "subprotocol": .string(Self.subprotocol),
+            "topics": .array(StreamTopic.allCases.map { .string($0.rawValue) }),
+            "queue": .int(Int64(hub.queueLimit)), "ping_interval_s": .double(pingIntervalSeconds),
+        ]
+        api.requiring(.read).get("stream") { _, _ in JSONResponse(info) }
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,

@@ -48,25 +48,26 @@ struct BodyReader {
 
     mutating func string(_ key: String, required: Bool = false, maxLength: Int = 1024,
                          where valid: (String) -> Bool = { _ in true }, expected: String = "") -> String? {
-        guard let value = object[key], value != .null else {
+        guard let value = object[key] else {
             if required { fail("/\(key)", "is required") }
             return nil
         }
         guard let text = value.string else { fail("/\(key)", "expected a string, got \(value.kindName)"); return nil }
-        guard !text.isEmpty, text.count <= maxLength else { fail("/\(key)", "expected 1 to \(maxLength) characters"); return nil }
+        // Lengths in Unicode code points, as JSON Schema's maxLength counts them.
+        guard !text.isEmpty, text.unicodeScalars.count <= maxLength else { fail("/\(key)", "expected 1 to \(maxLength) characters"); return nil }
         guard valid(text) else { fail("/\(key)", expected.isEmpty ? "invalid value" : "expected \(expected)"); return nil }
         return text
     }
 
     mutating func int(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = object[key] else { return nil }
         guard case let .int(number) = value else { fail("/\(key)", "expected an integer, got \(value.kindName)"); return nil }
         guard range.contains(number) else { fail("/\(key)", "must be between \(range.lowerBound) and \(range.upperBound)"); return nil }
         return number
     }
 
     mutating func bool(_ key: String) -> Bool? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = object[key] else { return nil }
         guard let flag = value.bool else { fail("/\(key)", "expected true or false, got \(value.kindName)"); return nil }
         return flag
     }

@@ -18,10 +18,12 @@ enum NetworkAddress {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:
-            return isAddress(text)
+            return text.count <= 45 && isAddress(text)
         case 2:
             let address = String(parts[0])
-            guard let length = Int(parts[1]), parts[1].allSatisfy(\.isNumber) else { return false }
+            // The length as the contract's pattern writes it: 1-3 digits, no leading zero.
+            guard (1...3).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let length = Int(parts[1]),
+                  String(length) == parts[1], parts[0].count <= 45 else { return false }
             var v4 = in_addr()
             var v6 = in6_addr()
             if inet_pton(AF_INET, address, &v4) == 1 { return (0...32).contains(length) }

@@ -38,8 +38,8 @@ struct QueryReader {
     mutating func bool(_ name: String) -> Bool? {
         guard let text = parameters[name] else { return nil }
         switch text {
-        case "true", "1": return true
-        case "false", "0": return false
+        case "true": return true
+        case "false": return false
         default: fail(name, "expected true or false"); return nil
         }
     }
@@ -47,7 +47,7 @@ struct QueryReader {
     mutating func string(_ name: String, maxLength: Int = 256, where valid: (String) -> Bool = { _ in true },
                          expected: String = "") -> String? {
         guard let text = parameters[name] else { return nil }
-        guard !text.isEmpty, text.count <= maxLength else { fail(name, "expected 1 to \(maxLength) characters"); return nil }
+        guard !text.isEmpty, text.unicodeScalars.count <= maxLength else { fail(name, "expected 1 to \(maxLength) characters"); return nil }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }), valid(text) else {
             fail(name, expected.isEmpty ? "invalid value" : "expected \(expected)")
             return nil
@@ -55,15 +55,14 @@ struct QueryReader {
         return text
     }
 
-    mutating func oneOf(_ name: String, _ values: [String], caseInsensitive: Bool = false) -> String? {
+    mutating func oneOf(_ name: String, _ values: [String]) -> String? {
         guard let text = parameters[name] else { return nil }
-        let matches = values.contains { caseInsensitive ? $0.lowercased() == text.lowercased() : $0 == text }
-        guard matches else { fail(name, "expected one of: \(values.joined(separator: ", "))"); return nil }
+        guard values.contains(text) else { fail(name, "expected one of: \(values.joined(separator: ", "))"); return nil }
         return text
     }
 
     mutating func address(_ name: String, prefixAllowed: Bool) -> String? {
-        string(name, maxLength: 64, where: prefixAllowed ? NetworkAddress.isAddressOrPrefix : NetworkAddress.isAddress,
+        string(name, maxLength: 49, where: prefixAllowed ? NetworkAddress.isAddressOrPrefix : NetworkAddress.isAddress,
                expected: prefixAllowed ? "an IPv4/IPv6 address or prefix (10.0.0.0/24)" : "an IPv4/IPv6 address")
     }
 
