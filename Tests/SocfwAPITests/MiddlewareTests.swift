@@ -78,3 +78,28 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestLogTests {
+    @Test func eachRequestIsLoggedWithoutItsTokenOrQuery() async throws {
+        let capture = LogCapture()
+        try await withAPI(logger: capture.logger()) { (api: Harness) async throws in
+            _ = try await api.get("/api/v1/alerts?limit=5&cursor=secretcursor", token: TestTokens.read)
+            _ = try await api.get("/api/v1/status", token: TestTokens.unknown)
+            _ = try await api.get("/api/v1/status?access_token=\(TestTokens.admin)", token: nil)
+        }
+        let requests = capture.all.filter { $0.message == "request" }
+        #expect(requests.count >= 2)
+        let alerts = try #require(requests.first { $0.metadata["http.path"] == "/api/v1/alerts" })
+        #expect(alerts.metadata["http.method"] == "GET")
+        #expect(alerts.metadata["http.status"] == "200")
+        #expect(alerts.metadata["token"] == "reader")
+        #expect(alerts.metadata["duration_ms"] != nil)
+        let refused = try #require(requests.first { $0.metadata["http.status"] == "401" })
+        #expect(refused.metadata["token"] == nil)
+        for record in capture.all {
+            for secret in [TestTokens.read, TestTokens.unknown, TestTokens.admin, "secretcursor", "Bearer"] {
+                #expect(!record.text.contains(secret), "a log line carries \(secret): \(record.text)")
+            }
+        }
+    }
+}

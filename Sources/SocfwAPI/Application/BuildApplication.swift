@@ -50,9 +50,13 @@ public func buildApplication(_ components: APIComponents) throws -> some Applica
     let configuration = components.configuration
     let socfwd = components.socfwd
 
+    let authentication = AuthenticationMiddleware(tokens: components.tokens)
+    // One set of buckets for HTTP and WebSocket upgrades alike.
+    let rateLimit = RateLimitMiddleware(configuration: configuration.rateLimit)
+
     let router = Router(context: APIRequestContext.self)
-    router.add(middleware: AuthenticationMiddleware(tokens: components.tokens))
-    router.add(middleware: RateLimitMiddleware(configuration: configuration.rateLimit))
+    router.add(middleware: authentication)
+    router.add(middleware: rateLimit)
     router.add(middleware: RequestLogMiddleware(metrics: components.metrics))
     router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins))
     router.add(middleware: ProblemMiddleware(operations: OperationTable(openAPIYAML: OpenAPIDocument.yaml)))
@@ -73,8 +77,11 @@ public func buildApplication(_ components: APIComponents) throws -> some Applica
     let stream = StreamRoutes(hub: components.hub)
     stream.register(on: api, pingIntervalSeconds: configuration.webSocket.pingIntervalSeconds)
 
+    // Upgrades are decided on a router of their own; one that is refused
+    // (no token, over the rate) goes on to `router`, which answers it.
     let webSocketRouter = Router(context: APIRequestContext.self)
-    webSocketRouter.add(middleware: AuthenticationMiddleware(tokens: components.tokens))
+    webSocketRouter.add(middleware: authentication)
+    webSocketRouter.add(middleware: rateLimit)
     stream.register(onWebSocketRouter: webSocketRouter)
 
     let webSocket = WebSocketServerConfiguration(

@@ -106,8 +106,12 @@ public final class Socfwd: Service, Sendable {
     private func handle(event: String, data: JSONValue) async {
         switch event {
         case "token", "tokens":
-            do { try await refreshTokens() } catch {
-                logger.warning("refetching tokens after a token event failed", metadata: ["error": .string(ControlConnection.describe(error))])
+            // Off the subscription's read loop: events behind it must not wait for the call.
+            Task {
+                do { try await self.refreshTokens() } catch {
+                    self.logger.warning("refetching tokens after a token event failed",
+                                        metadata: ["error": .string(ControlConnection.describe(error))])
+                }
             }
         case "alert":
             socfwdMetrics.countAlert(data)

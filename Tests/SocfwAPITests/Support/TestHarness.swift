@@ -137,7 +137,7 @@ func temporaryDirectory() throws -> String {
 }
 
 /// Runs `body` against a live socfw-api connected to a fresh fake socfwd.
-func withAPI(_ setup: TestingSetup = .live, configure: (inout APIConfig) -> Void = { _ in },
+func withAPI(_ setup: TestingSetup = .live, logger: Logger? = nil, configure: (inout APIConfig) -> Void = { _ in },
              _ body: @Sendable (Harness) async throws -> Void) async throws {
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -156,9 +156,9 @@ func withAPI(_ setup: TestingSetup = .live, configure: (inout APIConfig) -> Void
     configuration.ready.minFreeDiskMegabytes = 0
     configuration.ready.maxRSSMegabytes = 1 << 20
     configure(&configuration)
-    var logger = Logger(label: "socfw-api-test")
-    logger.logLevel = .critical
-    let components = APIComponents(configuration: configuration, logger: logger)
+    var quiet = Logger(label: "socfw-api-test")
+    quiet.logLevel = .critical
+    let components = APIComponents(configuration: configuration, logger: logger ?? quiet)
     let app = try buildApplication(components)
     do {
         try await app.test(setup) { client in
