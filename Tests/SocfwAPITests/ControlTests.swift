@@ -1,4 +1,6 @@
+import Foundation
 import HTTPTypes
+import Logging
 import HummingbirdTesting
 import Testing
 @testable import SocfwAPI
@@ -87,5 +89,47 @@ import Testing
                 for try await status in group { #expect(status == .ok) }
             }
         }
+    }
+}
+
+@Suite struct CompatibilityTests {
+    @Test func aSocfwdWithoutActorGetsTheCallAgainWithoutIt() async throws {
+        try await withAPI { (api: Harness) async throws in
+            api.fake.on("reload") { params in
+                params["actor"] != nil
+                    ? .error(code: -32602, message: "unknown parameter 'actor' for reload (known: none)")
+                    : .result(Samples.reloadResult)
+            }
+            let response = try await api.request(.post, "/api/v1/reload")
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(api.fake.calls("reload").map(\.params) == [["actor": "token:admin"], [:]])
+            // Known from now on: one call, without actor.
+            _ = try await api.request(.post, "/api/v1/reload")
+            #expect(api.fake.calls("reload").count == 3)
+            #expect(api.fake.lastParams("reload") == [:])
+        }
+    }
+
+    @Test func aSocfwdWithoutTokensListSaysSoIn503() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fake = FakeSocfwd(directory: directory)
+        Samples.install(on: fake, tokens: TokenTable())
+        fake.on("tokens.list", error: -32601, "unknown method 'tokens.list'")
+        try await fake.start()
+        var configuration = APIConfig()
+        configuration.plainHTTP = true
+        configuration.controlSocket = fake.socketPath
+        let components = APIComponents(configuration: configuration, logger: Logger(label: "test"))
+        let app = try buildApplication(components)
+        try await app.test(.router) { client in
+            try await eventually("the 503 names the missing method") {
+                let response = try await client.execute(uri: "/api/v1/status", method: .get,
+                                                        headers: [.authorization: "Bearer \(TestTokens.read)"])
+                let detail = try JSONValue(bytes: response.body.readableBytesView)["detail"]?.string ?? ""
+                return response.status == .serviceUnavailable && detail.contains("no tokens.list")
+            }
+        }
+        await fake.stop()
     }
 }

@@ -10,8 +10,8 @@ public enum Credential: Sendable {
     /// A header that is not `Bearer socfw_<43 base64url>`, or an unknown token.
     case invalid(reason: String)
     case revoked(name: String)
-    /// Tokens were never fetched from socfwd: cannot tell.
-    case unverifiable
+    /// Tokens were never fetched from socfwd: cannot tell; `reason` says why.
+    case unverifiable(reason: String)
     case token(APIToken)
 
     public var tokenName: String? {

@@ -47,7 +47,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         case let .valid(token): return .token(token)
         case let .revoked(name): return .revoked(name: name)
         case .unknown: return .invalid(reason: "unknown token")
-        case .notLoaded: return .unverifiable
+        case let .notLoaded(reason): return .unverifiable(reason: reason)
         }
     }
 

@@ -21,8 +21,9 @@ public struct RequireScopeMiddleware: RouterMiddleware {
             throw Problem.unauthorized(reason)
         case .revoked:
             throw Problem.unauthorized("the token has been revoked")
-        case .unverifiable:
-            throw Problem.socfwdUnreachable("tokens cannot be checked before socfwd has been reached")
+        case let .unverifiable(reason):
+            throw Problem(.serviceUnavailable, kind: "tokens-unavailable", title: "Tokens unavailable",
+                          detail: "tokens cannot be checked yet: \(reason)", headers: [.retryAfter: "1"])
         case let .token(token):
             guard token.allows(scope) else {
                 throw Problem.forbidden("this operation needs the '\(scope.rawValue)' scope; token '\(token.name)' has \(token.scopes.map(\.rawValue).sorted().joined(separator: ", "))")

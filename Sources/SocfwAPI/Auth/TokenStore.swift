@@ -8,16 +8,23 @@ public final class TokenStore: Sendable {
         case valid(APIToken)
         case revoked(name: String)
         case unknown
-        /// Tokens were never fetched (socfwd not reached since start): no answer either way.
-        case notLoaded
+        /// Tokens were never fetched: no answer either way; `reason` says why.
+        case notLoaded(reason: String)
     }
 
     private let tokens = Mutex<[APIToken]?>(nil)
+    /// Why the tokens were never fetched, for the 503 a caller gets meanwhile.
+    private let notLoadedReason = Mutex("socfwd has not been reached since socfw-api started")
 
     public init() {}
 
     public func replace(with newTokens: [APIToken]) {
         tokens.withLock { $0 = newTokens }
+    }
+
+    /// Records why fetching failed; matters only while nothing was ever fetched.
+    public func fetchFailed(_ reason: String) {
+        notLoadedReason.withLock { $0 = reason }
     }
 
     public var isLoaded: Bool { tokens.withLock { $0 != nil } }
@@ -26,7 +33,7 @@ public final class TokenStore: Sendable {
     /// compared in full, in constant time, so timing tells nothing about
     /// how close a guess came or which entry matched.
     public func lookup(_ presented: Substring) -> Lookup {
-        guard let snapshot = tokens.withLock({ $0 }) else { return .notLoaded }
+        guard let snapshot = tokens.withLock({ $0 }) else { return .notLoaded(reason: notLoadedReason.withLock { $0 }) }
         let hash = BearerTokenFormat.hash(presented)
         var found: APIToken?
         for token in snapshot where Self.constantTimeEqual(token.sha256, hash) {

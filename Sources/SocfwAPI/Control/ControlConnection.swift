@@ -199,7 +199,8 @@ public actor ControlConnection {
         }
         // A peer refused at connect (permissions, too many clients) gets an error instead of hello.
         if let error = message["error"] {
-            throw ControlError.server(code: error["code"]?.int ?? 0, message: error["message"]?.string ?? error.compactText)
+            let code = error["code"]?.int ?? 0
+            throw ControlError.unreachable(reason: "socfwd refused the connection (\(code)): \(error["message"]?.string ?? error.compactText)")
         }
         guard message["event"]?.string == "hello", let data = message["data"] else {
             throw ControlError.unreachable(reason: "expected socfwd's hello greeting")
@@ -252,7 +253,7 @@ public actor ControlConnection {
         case let error as ControlError:
             switch error {
             case let .unreachable(reason): return reason
-            case let .server(code, message): return "socfwd refused the connection (\(code)): \(message)"
+            case let .server(code, message): return "socfwd answered \(code): \(message)"
             case let .timedOut(method, seconds): return "no reply to \(method) within \(seconds) s"
             case let .connectionLost(method): return "the connection broke during \(method)"
             }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// socfw-api's view of socfwd: two control connections and what rides on them.
 ///
@@ -26,6 +27,8 @@ public final class Socfwd: Service, Sendable {
     public let hub: EventHub
     let socfwdMetrics: SocfwdMetrics
     private let logger: Logger
+    /// Whether socfwd takes the `actor` parameter (assumed until it refuses it).
+    private let actorAccepted = Mutex(true)
 
     init(socketPath: String, requestTimeout: Duration, reconnectDelay: ClosedRange<Duration>,
          tokens: TokenStore, hub: EventHub, metrics: SocfwdMetrics, logger: Logger) {
@@ -42,8 +45,23 @@ public final class Socfwd: Service, Sendable {
     }
 
     /// Calls a control method; errors stay `ControlError` (routes map them to problems).
+    ///
+    /// `actor` (the token, for socfwd's audit log) is newer than the rest of
+    /// the protocol: a socfwd that refuses it as an unknown parameter gets the
+    /// call again without it, and no more `actor` until it reconnects (it
+    /// may have been updated by then).
     public func call(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
-        try await requests.call(method, params: params)
+        var params = params
+        if !actorAccepted.withLock({ $0 }) { params.removeValue(forKey: "actor") }
+        do {
+            return try await requests.call(method, params: params)
+        } catch let ControlError.server(code, message)
+            where code == ControlError.Code.badParams && params["actor"] != nil && message.contains("'actor'") {
+            actorAccepted.withLock { $0 = false }
+            logger.warning("socfwd does not accept 'actor': its audit log will not name API tokens (update socfwd)")
+            params.removeValue(forKey: "actor")
+            return try await requests.call(method, params: params)
+        }
     }
 
     /// nil when socfwd answers; else why not.
@@ -53,7 +71,10 @@ public final class Socfwd: Service, Sendable {
 
     public func run() async throws {
         await requests.setHandlers(
-            onConnect: { [weak self] _ in try await self?.refreshTokens() },
+            onConnect: { [weak self] _ in
+                self?.actorAccepted.withLock { $0 = true }
+                try await self?.refreshTokens()
+            },
             onEvent: { _, _ in })
         await subscription.setHandlers(
             onConnect: { [weak self] connection in try await self?.subscribe(on: connection) },
@@ -72,7 +93,17 @@ public final class Socfwd: Service, Sendable {
     // MARK: - Tokens
 
     func refreshTokens() async throws {
-        let result = try await requests.call("tokens.list", params: ["include_hashes": true])
+        let result: JSONValue
+        do {
+            result = try await requests.call("tokens.list", params: ["include_hashes": true])
+        } catch let error as ControlError {
+            if case .server(ControlError.Code.unknownMethod, _) = error {
+                tokens.fetchFailed("this socfwd has no tokens.list method (update socfwd)")
+            } else if case .server = error {
+                tokens.fetchFailed("socfwd refused tokens.list (\(ControlConnection.describe(error)))")
+            }
+            throw error
+        }
         let entries = result["tokens"]?.array ?? []
         let parsed = entries.compactMap(APIToken.init(listEntry:))
         if parsed.count != entries.count {

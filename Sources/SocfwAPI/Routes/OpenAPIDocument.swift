@@ -1342,8 +1342,8 @@ components:
         type:
           type: string
           description: '`urn:socfw:problem:<kind>`: validation, unauthorized, forbidden, not-found, method-not-allowed, refused,
-            rate-limited, socfwd-unreachable, socfwd-timeout, socfwd-limit, socfwd-permission-denied, socfwd-protocol, not-implemented,
-            too-large, cors-origin, internal, http-<status>.'
+            rate-limited, socfwd-unreachable, socfwd-timeout, socfwd-limit, socfwd-permission-denied, socfwd-protocol, tokens-unavailable,
+            not-implemented, too-large, cors-origin, internal, http-<status>.'
         title:
           type: string
         status:
