@@ -123,6 +123,7 @@ let package = Package(
             name: "socfw-api",
             dependencies: [
                 "SocfwAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

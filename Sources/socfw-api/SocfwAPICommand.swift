@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Hummingbird
 import Logging
 import SocfwAPI
 
@@ -16,20 +18,32 @@ struct SocfwAPICommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Check the configuration file and exit.")
     var check = false
 
+    /// sysexits(3) EX_CONFIG: the configuration file is wrong.
+    static let configurationErrorExitCode: Int32 = 78
+
     func run() async throws {
         let configuration: APIConfig
         do {
             configuration = try APIConfig.load(path: config)
         } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        }
-        if check {
-            print("\(config): ok")
-            return
+            // The file is at fault, not the command line: no usage text.
+            FileHandle.standardError.write(Data("socfw-api: \(error)\n".utf8))
+            throw ExitCode(Self.configurationErrorExitCode)
         }
         var logger = Logger(label: "socfw-api")
         logger.logLevel = configuration.logLevel
-        let app = try buildApplication(configuration: configuration, logger: logger)
-        try await app.runService()
+        do {
+            // Building loads the certificate and key, so --check covers them too.
+            let app = try buildApplication(configuration: configuration, logger: logger)
+            if check {
+                print("\(config): ok")
+                return
+            }
+            try await app.runService()
+        } catch let error as ConfigError {
+            // An unreadable certificate or key.
+            FileHandle.standardError.write(Data("socfw-api: \(error)\n".utf8))
+            throw ExitCode(Self.configurationErrorExitCode)
+        }
     }
 }
