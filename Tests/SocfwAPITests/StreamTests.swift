@@ -80,6 +80,22 @@ import HummingbirdWSClient
         }
     }
 
+    @Test func aStreamEndsWhenItsTokenIsRevoked() async throws {
+        try await withAPI { (api: Harness) async throws in
+            let closeFrame = try await WebSocketClient.connect(url: Self.url(api), configuration: Self.bearer(TestTokens.operate),
+                                                               logger: Self.logger) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"subscribe":["alerts"]}"#))
+                var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                _ = try await messages.next()
+                api.tokens.revoke("operator")
+                await api.fake.emit("token", ["name": "operator", "change": "revoked"])
+                while try await messages.next() != nil {}
+            }
+            #expect(closeFrame?.closeCode == .policyViolation)
+            #expect(closeFrame?.reason == "token revoked")
+        }
+    }
+
     /// A client that stops reading overflows its queue and is dropped; a
     /// client that keeps up receives every event all the same.
     @Test func aSlowClientIsDroppedWhileAFastOneKeepsReceiving() async throws {

@@ -111,6 +111,7 @@ public final class Socfwd: Service, Sendable {
                            metadata: ["skipped": .stringConvertible(entries.count - parsed.count)])
         }
         tokens.replace(with: parsed)
+        hub.disconnect(unlessTokenIn: Set(parsed.filter { !$0.revoked }.map(\.name)))
     }
 
     private func refreshTokensPeriodically() async {

@@ -19,9 +19,10 @@ public final class EventHub: Sendable {
         self.queueLimit = queueLimit
     }
 
-    public func register() -> StreamSubscriber {
+    /// A new client, authenticated with the token named `tokenName`.
+    public func register(tokenName: String) -> StreamSubscriber {
         state.withLock { state in
-            let subscriber = StreamSubscriber(id: state.nextID, queueLimit: queueLimit)
+            let subscriber = StreamSubscriber(id: state.nextID, tokenName: tokenName, queueLimit: queueLimit)
             state.clients[state.nextID] = subscriber
             state.nextID += 1
             return subscriber
@@ -45,6 +46,16 @@ public final class EventHub: Sendable {
         }
     }
 
+    /// Ends the streams of clients whose token is no longer valid (revoked
+    /// or deleted): a stream is authorized at the upgrade, and must not
+    /// outlive its token.
+    public func disconnect(unlessTokenIn valid: Set<String>) {
+        let revoked = state.withLock { state in
+            state.clients.values.filter { !valid.contains($0.tokenName) }
+        }
+        for client in revoked { client.close(.revoked) }
+    }
+
     /// Ends every client's stream (shutdown).
     public func closeAll() {
         let clients = state.withLock { state in
@@ -61,6 +72,8 @@ public final class StreamSubscriber: Sendable {
         case finished
         /// The queue overflowed: the client does not read fast enough.
         case tooSlow
+        /// The client's token was revoked.
+        case revoked
     }
 
     public enum Next: Sendable, Equatable {
@@ -77,6 +90,7 @@ public final class StreamSubscriber: Sendable {
     }
 
     let id: UInt64
+    let tokenName: String
     private let queueLimit: Int
     private let state = Mutex(State())
     /// Called once, outside the lock, when the queue overflows: the writer
@@ -84,8 +98,9 @@ public final class StreamSubscriber: Sendable {
     /// connection from outside.
     private let overflowHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
-    init(id: UInt64, queueLimit: Int) {
+    init(id: UInt64, tokenName: String, queueLimit: Int) {
         self.id = id
+        self.tokenName = tokenName
         self.queueLimit = queueLimit
     }
 

@@ -19,6 +19,7 @@ import NIOWebSocket
 /// A client whose queue (websocket.queue events) overflows is closed with
 /// 1008 (policy violation: it must read its events); if even the close
 /// frame cannot be written within a second, the connection is dropped.
+/// A client whose token is revoked is closed with 1008 too ("token revoked").
 struct StreamRoutes {
     static let path: RouterPath = "/api/v1/stream"
     static let subprotocol = "socfw.v1"
@@ -53,12 +54,12 @@ struct StreamRoutes {
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
                        context: WebSocketRouterContext<APIRequestContext>) async throws {
-        let subscriber = hub.register()
+        let tokenName = context.requestContext.credential.tokenName ?? "?"
+        let subscriber = hub.register(tokenName: tokenName)
         defer { hub.unregister(subscriber) }
         let channel = context.requestContext.channel
         let queueLimit = hub.queueLimit
         let logger = context.logger
-        let tokenName = context.requestContext.credential.tokenName ?? "?"
         subscriber.onOverflow {
             logger.warning("closing a WebSocket client that does not keep up",
                            metadata: ["token": .string(tokenName), "queue": .stringConvertible(queueLimit)])
@@ -71,8 +72,17 @@ struct StreamRoutes {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                while case let .event(text) = await subscriber.next() {
-                    try await outbound.writeTextMessage(text)
+                while true {
+                    switch await subscriber.next() {
+                    case let .event(text):
+                        try await outbound.writeTextMessage(text)
+                    case .end(.revoked):
+                        try await outbound.close(.policyViolation, reason: "token revoked")
+                        return
+                    case .end(.finished), .end(.tooSlow):
+                        // tooSlow: the overflow handler above closes the connection.
+                        return
+                    }
                 }
             }
             for try await message in inbound.messages(maxSize: Self.maxMessageBytes) {
