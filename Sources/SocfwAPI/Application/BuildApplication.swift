@@ -14,7 +14,8 @@ import NIOSSL
 ///      CORS preflight and /health pass without a token;
 ///   2. rate limiting — per address always, per token once known;
 ///   3. request logging (and request metrics) — sees the final status and
-///      the token name of every request, rejected ones included;
+///      the token name of every request that passed the rate limit, 401 and
+///      403 included (429s and query-string tokens are answered before it);
 ///   4. CORS — answers preflights, adds headers to every response below it,
 ///      error responses included;
 ///   5. problem errors — turns every thrown error into problem+json inside
