@@ -36,22 +36,38 @@ ANSWERS = {
     "tokens.revoke": {"name": "old", "revoked_ns": 3},
 }
 
+DELETED_RULES = set()   # a deleted rule is gone, as in socfwd (schemathesis' stateful phase checks it)
+
+
+def answer(method, params):
+    """The reply object for one request: {"result": ...} or {"error": ...}."""
+    name = params.get("name")
+    if method in ("rules.get", "rules.update", "rules.delete", "rules.enable", "rules.disable") and name in DELETED_RULES:
+        return {"error": {"code": -32002, "message": f"no rule named '{name}'"}}
+    if method == "rules.delete":
+        DELETED_RULES.add(name)
+    elif method == "rules.add" and isinstance(params.get("rule"), dict):
+        DELETED_RULES.discard(params["rule"].get("name"))
+    if method == "subscribe":
+        return {"result": {"topics": params.get("topics", [])}}
+    if method == "tokens.list":
+        hashes = params.get("include_hashes")
+        return {"result": {"tokens": [t if hashes else {k: v for k, v in t.items() if k != "sha256"} for t in TOKENS]}}
+    if method in ANSWERS:
+        return {"result": ANSWERS[method]}
+    return {"error": {"code": -32601, "message": f"unknown method {method}"}}
+
+
 async def serve(reader, writer):
     writer.write(json.dumps({"event": "hello", "data": {"protocol": 1, "server": "socfwd", "version": "fake",
                                                         "pid": 1, "read": True, "write": True}}).encode() + b"\n")
     while line := await reader.readline():
         request = json.loads(line)
-        method, params = request["method"], request.get("params", {})
-        if method == "subscribe":
-            result = {"topics": params.get("topics", [])}
-        elif method == "tokens.list":
-            result = {"tokens": [t if params.get("include_hashes") else {k: v for k, v in t.items() if k != "sha256"} for t in TOKENS]}
-        else:
-            result = ANSWERS.get(method)
-        reply = {"id": request["id"], "result": result} if result is not None else \
-            {"id": request["id"], "error": {"code": -32601, "message": f"unknown method {method}"}}
+        params = request.get("params") or {}
+        reply = {"id": request["id"], **answer(request["method"], params)}
         writer.write(json.dumps(reply).encode() + b"\n")
         await writer.drain()
+
 
 async def main(path):
     server = await asyncio.start_unix_server(serve, path)
