@@ -63,6 +63,7 @@ import Testing
 
     @Test func subscribesWithoutTheTokensTopicOnAnOlderSocfwd() async throws {
         let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let fake = FakeSocfwd(directory: directory)
         _ = fake.knownTopics.withLock { $0.remove("tokens") }
         let tokens = TokenTable()
