@@ -1,0 +1,58 @@
+import Hummingbird
+
+/// Alerts: the list with filters and a cursor (read), acknowledgement (operate).
+struct AlertRoutes {
+    let socfwd: Socfwd
+    static let sources = ["rule", "signature", "detector"]
+
+    func register(on api: RouterGroup<APIRequestContext>) {
+        api.requiring(.read).get("alerts", use: list)
+        api.requiring(.operate).post("alerts/{id}/ack", use: acknowledge)
+    }
+
+    /// Query → `alerts.list` params: limit, cursor, open, since_ns / until_ns
+    /// (from RFC 3339), severity, source, sid, address. The answer always
+    /// has `next_cursor` (null on the last page).
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        var query = QueryReader(request, allowed: ["limit", "cursor", "open", "since", "until", "severity", "source", "sid", "address"])
+        var params: [String: JSONValue] = [:]
+        let limit = query.int("limit", in: 1...10_000)
+        if let limit { params["limit"] = .int(limit) }
+        if let cursor = query.string("cursor", maxLength: 128, where: { $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) } },
+                                     expected: "a cursor from a previous answer's next_cursor") {
+            params["cursor"] = .string(cursor)
+        }
+        if let open = query.bool("open") { params["open"] = .bool(open) }
+        let since = query.timestamp("since")
+        let until = query.timestamp("until")
+        if let since { params["since_ns"] = .int(since) }
+        if let until { params["until_ns"] = .int(until) }
+        // until before since is no error: the answer is simply empty (a
+        // cross-field rule the OpenAPI schema could not state).
+        if let severity = query.int("severity", in: 1...255) { params["severity"] = .int(severity) }
+        if let source = query.oneOf("source", Self.sources) { params["source"] = .string(source) }
+        if let sid = query.int("sid", in: 1...Int64(UInt32.max)) { params["sid"] = .int(sid) }
+        if let address = query.address("address", prefixAllowed: true) { params["address"] = .string(address) }
+        try query.throwIfInvalid()
+
+        var result = try await socfwd.answer("alerts.list", params, pointerPrefix: "/query")
+        if case var .object(object) = result {
+            if object["next_cursor"] == nil {
+                // An older socfwd without cursors: a full page means there may be more.
+                let alerts = object["alerts"]?.array ?? []
+                let full = alerts.count == Int(limit ?? 50)
+                object["next_cursor"] = full ? (alerts.last?["id"].map { .string($0.int.map(String.init) ?? $0.compactText) } ?? .null) : .null
+            }
+            result = .object(object)
+        }
+        return JSONResponse(result)
+    }
+
+    @Sendable func acknowledge(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let text = try context.pathParameter("id")
+        guard let id = Int64(text), id >= 1 else {
+            throw Problem.validation(pointer: "/path/id", "an alert id is a positive integer")
+        }
+        return JSONResponse(try await socfwd.answer("alerts.ack", ["id": .int(id), "actor": context.actor]))
+    }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// A JSON body with a status; socfwd's objects pass through as they came.
+struct JSONResponse: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    var body: JSONValue
+
+    init(_ body: JSONValue, status: HTTPResponse.Status = .ok) {
+        self.body = body
+        self.status = status
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(data: body.compactBytes)))
+    }
+}
+
+extension Socfwd {
+    /// Calls socfwd and turns a failure into the problem the client sees
+    /// (`Problem(controlError:)`); `pointerPrefix` roots socfwd's parameter names.
+    func answer(_ method: String, _ params: [String: JSONValue] = [:], pointerPrefix: String = "") async throws -> JSONValue {
+        do {
+            return try await call(method, params)
+        } catch let error as ControlError {
+            throw Problem(controlError: error, pointerPrefix: pointerPrefix)
+        }
+    }
+}
+
+extension APIRequestContext {
+    /// A path parameter, percent-decoded (`10.0.0.0%2F24` → `10.0.0.0/24`).
+    func pathParameter(_ name: String) throws -> String {
+        guard let raw = parameters.get(name), let decoded = raw.removingPercentEncoding, !decoded.isEmpty else {
+            throw Problem.validation(pointer: "/path/\(name)", "a valid, percent-encoded value is required")
+        }
+        return decoded
+    }
+}
