@@ -85,7 +85,7 @@ public final class AlertBook: Sendable {
                     markInRing(row)
                     return .success(row)
                 }
-                if let row = try store.alerts(AlertQuery(limit: 1, beforeID: id + 1)).first, row.id == id {
+                if let row = try store.alert(id: id) {
                     return .failure(.alreadyAcknowledged(row))
                 }
             } catch {

@@ -37,6 +37,13 @@ extension SocfwStore {
         }
     }
 
+    /// One alert by id, or nil.
+    public func alert(id: Int64) throws(StoreError) -> AlertRecord? {
+        try read("alert \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE id = ?", arguments: [id]).map(AlertRecord.init(row:))
+        }
+    }
+
     /// The highest alert id stored (0 when there is none): socfwd numbers new alerts after it.
     public func maxAlertID() throws(StoreError) -> Int64 {
         try read("highest alert id") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM alerts") ?? 0 }

@@ -48,6 +48,7 @@ private func alert(_ i: Int, source: String = "signature", severity: Int = 2, sr
             }
             guard case .success = book.acknowledge(id: 1, by: "uid:0", at: 80) else { Issue.record("old alert"); return }
             #expect(book.acknowledge(id: 99, by: "uid:0", at: 80) == .failure(.unknown(99)))
+            #expect(book.acknowledge(id: .max, by: "uid:0", at: 80) == .failure(.unknown(.max)), "found by schemathesis: no overflow")
             writer.flush()
             #expect(try store.alerts(AlertQuery(limit: 10, openOnly: true)).map(\.id) == [5, 4, 3])
         }
