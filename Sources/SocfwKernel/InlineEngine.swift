@@ -451,7 +451,7 @@ public final class InlineEngine: Sendable {
                     logger.info("stats \(self.statsJSON())")
                 }
                 if stopping { break }
-                usleep(50_000)
+                self.events.wait(milliseconds: 50)
             }
             self.outputFinished.store(true, ordering: .releasing)
         }

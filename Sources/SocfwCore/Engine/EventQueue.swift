@@ -1,10 +1,20 @@
+import Dispatch
 import Synchronization
 
 /// Bounded multi-producer queue from the workers to the output thread. A
 /// worker never waits: when the queue is full the event is counted as lost.
+///
+/// The output thread sleeps in `wait(milliseconds:)` between rounds; a batch
+/// with an event that should not wait (an alert, a drop, a detection — all but
+/// ended flows) wakes it at once, so an alert reaches EVE, the database and
+/// subscribers within a millisecond or two instead of at the next round.
+/// Producers signal only while the consumer sleeps: one wakeup per round at
+/// most, however many events arrive.
 public final class EventQueue: Sendable {
     private let storage: Mutex<[Event]>
     private let lost = Atomic<UInt64>(0)
+    private let sleeping = Atomic<Bool>(false)
+    private let wakeup = DispatchSemaphore(value: 0)
     public let capacity: Int
 
     public init(capacity: Int) {
@@ -28,7 +38,23 @@ public final class EventQueue: Sendable {
             return events.count - max(room, 0)
         }
         if dropped > 0 { lost.add(UInt64(dropped), ordering: .relaxed) }
+        if sleeping.load(ordering: .relaxed), events.contains(where: { $0.kind != .flow }),
+           sleeping.exchange(false, ordering: .acquiringAndReleasing) {
+            wakeup.signal()
+        }
         return dropped
+    }
+
+    /// The consumer's pause: returns after `milliseconds`, or as soon as an
+    /// event that should not wait is pushed (at once if events are queued).
+    public func wait(milliseconds: Int) {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        if !storage.withLock({ $0.isEmpty }) {
+            sleeping.store(false, ordering: .relaxed)
+            return
+        }
+        _ = wakeup.wait(timeout: .now() + .milliseconds(milliseconds))
+        sleeping.store(false, ordering: .relaxed)
     }
 
     /// Takes everything queued.
