@@ -1,5 +1,5 @@
 # socfw — two entry points for a fresh Debian machine (see README.md):
-#   make run    install, build, bring up the lab with socfwd inline, follow its log
+#   make run    install, build, bring up the lab with socfwd inline and socfw-api, follow socfwd's log
 #   make test   install, build, run every test (unit tests, then the lab tests)
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -17,7 +17,7 @@ build: deps
 
 # Follows the log until Ctrl-C, then takes the lab down again.
 run: build
-	@Scripts/lab up --mode $(MODE) --name $(LAB_NAME)
+	@Scripts/lab up --mode $(MODE) --name $(LAB_NAME) --api
 	@trap 'echo; Scripts/lab down --name $(LAB_NAME)' EXIT; trap 'exit 0' INT TERM; \
 	  eval "$$(Scripts/lab env --name $(LAB_NAME))"; \
 	  ip netns exec "$$LAB_SERVER_NS" python3 Tests/lab/labnet.py serve >/dev/null 2>&1 & \
@@ -29,13 +29,13 @@ unit-test:
 	$(SWIFT) test -c release
 
 lab-test:
-	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl python3 -m pytest -v -p no:cacheprovider Tests/lab
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl SOCFW_API_BIN=$(CURDIR)/$(BIN)/socfw-api python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 test: deps
 	@Scripts/install-deps --test
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
-	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl python3 -m pytest -v -p no:cacheprovider Tests/lab
+	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl SOCFW_API_BIN=$(CURDIR)/$(BIN)/socfw-api python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 bench: build
 	Scripts/bench pipeline

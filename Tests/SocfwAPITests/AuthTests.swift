@@ -1,7 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 @Suite struct AuthTests {
     @Test func aMissingTokenIs401WithWWWAuthenticate() async throws {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 @Suite struct ConfigTests {
     @Test func emptyFileNeedsTLSOrPlainHTTP() {

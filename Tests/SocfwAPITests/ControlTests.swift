@@ -3,7 +3,7 @@ import HTTPTypes
 import Logging
 import HummingbirdTesting
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 @Suite struct ControlTests {
     @Test func socfwdErrorsMapToHTTPStatuses() async throws {

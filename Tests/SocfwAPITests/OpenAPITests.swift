@@ -3,7 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 import Yams
-@testable import SocfwAPI
+import SocfwAPI
 
 /// Docs/openapi.yaml is the contract: served as is, and every operation
 /// in it is routed, answering a status and content type it declares.

@@ -1,7 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 /// Every endpoint's happy path: the right control method, the right
 /// params, socfwd's answer passed through.

@@ -8,7 +8,7 @@ import NIOWebSocket
 import Synchronization
 import Testing
 import HummingbirdWSClient
-@testable import SocfwAPI
+import SocfwAPI
 
 @Suite struct StreamTests {
     static let logger = Logger(label: "ws-test")

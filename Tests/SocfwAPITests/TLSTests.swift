@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 @Suite struct TLSTests {
     /// A self-signed P-256 certificate for localhost / 127.0.0.1, valid for

@@ -1,7 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 /// Bad input is refused by socfw-api itself, before socfwd is called,
 /// with a pointer to each bad field.

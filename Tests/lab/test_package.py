@@ -32,7 +32,8 @@ def package(tmp_path_factory):
 def test_the_package_installs_binaries_units_configuration_and_completions(package):
     deb, root = package
     for path in ("usr/sbin/socfwd", "usr/bin/socfwctl", "lib/systemd/system/socfwd.service",
-                 "usr/lib/sysusers.d/socfw.conf", "etc/socfw/socfwd.yaml", "etc/socfw/rules.d/50-example.yaml",
+                 "usr/lib/sysusers.d/socfw.conf", "usr/lib/sysusers.d/socfw-api.conf", "usr/bin/socfw-api",
+                 "lib/systemd/system/socfw-api.service", "etc/socfw/socfwd.yaml", "etc/socfw/socfw-api.yaml", "etc/socfw/rules.d/50-example.yaml",
                  "usr/share/bash-completion/completions/socfwctl", "usr/share/zsh/vendor-completions/_socfwctl",
                  "usr/share/fish/vendor_completions.d/socfwctl.fish", "usr/share/doc/socfw/README.md"):
         assert (root / path).exists(), f"{path} is not in the package"
@@ -49,7 +50,7 @@ def test_the_package_installs_binaries_units_configuration_and_completions(packa
     with tarfile.open(fileobj=io.BytesIO(ctl)) as t:
         listed = t.extractfile("./conffiles").read().decode().split()
         postinst = t.extractfile("./postinst").read().decode()
-    assert listed == ["/etc/socfw/rules.d/50-example.yaml", "/etc/socfw/socfwd.yaml"], listed
+    assert listed == ["/etc/socfw/rules.d/50-example.yaml", "/etc/socfw/socfw-api.yaml", "/etc/socfw/socfwd.yaml"], listed
     assert "systemd-sysusers" in postinst and "systemctl start" not in postinst
 
 
@@ -77,7 +78,8 @@ def test_the_packaged_binaries_run_without_the_swift_toolchain(package):
     if not os.path.isdir(toolchain):
         pytest.skip("no toolchain at /opt/swift to hide")
     script = (f"mount -t tmpfs none {toolchain} && "
-              f"{root}/usr/sbin/socfwd --version && {root}/usr/bin/socfwctl --help >/dev/null && echo packaged-ok; "
+              f"{root}/usr/sbin/socfwd --version && {root}/usr/bin/socfwctl --help >/dev/null && "
+              f"{root}/usr/bin/socfw-api --help >/dev/null && echo packaged-ok; "
               f"{BIN_DIR}/socfwctl --help >/dev/null 2>&1 || echo unpackaged-fails")
     p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     assert "packaged-ok" in p.stdout, p.stdout + p.stderr

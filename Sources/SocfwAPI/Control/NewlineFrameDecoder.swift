@@ -3,13 +3,15 @@ import NIOCore
 /// Splits the control socket's byte stream into lines (without the newline).
 /// Replies have no length limit here: `rules.list` of a large rule set may be
 /// far longer than the 64 KiB socfwd accepts per request line.
-struct NewlineFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+public struct NewlineFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
 
     /// How much of the buffer is known to hold no newline, so a long line is scanned once.
     private var scanned = 0
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public init() {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         let start = view.index(view.startIndex, offsetBy: scanned)
         guard let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) else {
@@ -24,7 +26,7 @@ struct NewlineFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A last line without its newline is dropped: socfwd always terminates its lines.
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData

@@ -1,7 +1,7 @@
 // Generated from Docs/openapi.yaml by Scripts/embed-openapi; do not edit.
 // A test (OpenAPITests) checks that the two are the same.
-enum OpenAPIDocument {
-    static let yaml = #"""
+public enum OpenAPIDocument {
+    public static let yaml = #"""
 # socfw-api's HTTP contract (OpenAPI 3.1). Served at /api/v1/openapi.yaml;
 # Scripts/embed-openapi copies it into Sources/SocfwAPI/Routes/OpenAPIDocument.swift
 # (a test checks the two are the same).
@@ -1595,21 +1595,56 @@ components:
         name:
           type: string
         id:
-          type: integer
+          type: [integer, "null"]
+          description: The rule's optional numeric id (null when the file gives none).
         action:
           type: string
         priority:
           type: integer
         enabled:
           type: boolean
-        description: {}
+        description:
+          type: [string, "null"]
         conditions:
           type: array
-        file: {}
-        origin: {}
-        managed: {}
+          items:
+            type: object
+            additionalProperties: true
+            properties:
+              field:
+                type: string
+              operator:
+                type: string
+              value:
+                oneOf:
+                - type: string
+                - type: array
+                  items:
+                    type: string
+        file:
+          type: string
+        origin:
+          type: string
+          description: file:line where the rule is defined.
+        managed:
+          type: boolean
+          description: The rule lives in the managed file (rules changed through socfwctl or the API).
         hits:
           type: object
+          additionalProperties: true
+          properties:
+            packets:
+              type: integer
+            bytes:
+              type: integer
+            last_hit_ns:
+              type: integer
+      required:
+      - name
+      - action
+      - priority
+      - enabled
+      - conditions
     RuleList:
       type: object
       description: '`rules.list`.'

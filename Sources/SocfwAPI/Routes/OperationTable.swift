@@ -5,7 +5,7 @@ import Yams
 /// Used to answer a known path with an undeclared method 405 and `Allow`
 /// (the router alone cannot tell that from an unknown path), so the
 /// contract and the 405s come from one place.
-struct OperationTable: Sendable {
+public struct OperationTable: Sendable {
     private struct Entry: Sendable {
         var segments: [Substring]
         var methods: [String]
@@ -14,7 +14,7 @@ struct OperationTable: Sendable {
     private let entries: [Entry]
     static let methodNames = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
 
-    init(openAPIYAML: String) {
+    public init(openAPIYAML: String) {
         var entries: [Entry] = []
         if let root = try? Yams.compose(yaml: openAPIYAML), let paths = root["paths"]?.mapping {
             for (key, item) in paths {
@@ -29,7 +29,7 @@ struct OperationTable: Sendable {
     /// The methods declared for the template matching `path`; empty when
     /// no template matches. As in the router, a literal segment wins over a
     /// parameter (`/quarantine/history` is not `/quarantine/{target}`).
-    func allowedMethods(forPath path: String) -> [String] {
+    public func allowedMethods(forPath path: String) -> [String] {
         let segments = path.split(separator: "/")
         var best: (parameters: Int, methods: [String])?
         for entry in entries where entry.segments.count == segments.count {

@@ -5,16 +5,16 @@ import Darwin
 #endif
 
 /// Address and prefix checks for targets and filters, before socfwd sees them.
-enum NetworkAddress {
+public enum NetworkAddress {
     /// "192.0.2.7", "2001:db8::1".
-    static func isAddress(_ text: String) -> Bool {
+    public static func isAddress(_ text: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     /// An address, or a prefix "10.0.0.0/24", "2001:db8::/32".
-    static func isAddressOrPrefix(_ text: String) -> Bool {
+    public static func isAddressOrPrefix(_ text: String) -> Bool {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:

@@ -5,8 +5,8 @@
 /// `date-time`) writes them: years 0000-9999, any offset. Times outside
 /// what 64-bit nanoseconds hold (before 1677, after 2262) are clamped, so
 /// every valid date-time is accepted.
-enum Timestamp {
-    static func nanoseconds(rfc3339 text: String) -> Int64? {
+public enum Timestamp {
+    public static func nanoseconds(rfc3339 text: String) -> Int64? {
         let b = Array(text.utf8)
         var i = 0
         func digits(_ count: Int) -> Int? {

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
-@testable import SocfwAPI
+import SocfwAPI
 
 /// A small but real socfwd stand-in: a Unix-socket NDJSON server that
 /// greets with `hello`, answers methods from a table, records every call,

@@ -5,7 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
-@testable import SocfwAPI
+import SocfwAPI
 
 /// Sample socfwd answers, shaped as Docs/control-protocol.md describes them.
 enum Samples {
@@ -118,7 +118,7 @@ struct Harness: Sendable {
 }
 
 /// Polls `condition` every 20 ms for up to `seconds`.
-func eventually(_ what: String, seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
+func eventually(_ what: String, seconds: Double = 15, _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return }

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Synchronization
-@testable import SocfwAPI
+import SocfwAPI
 
 /// Fixed test tokens, one per scope, and socfwd's table of them (hashes
 /// only, as `tokens.list {"include_hashes":true}` returns them).
