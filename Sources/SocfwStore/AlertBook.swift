@@ -13,6 +13,9 @@ public final class AlertBook: Sendable {
         var nextID: Int64 = 1
         var store: SocfwStore?
         var writer: StoreWriter?
+        /// Acknowledged before the writer wrote the row: until the writer
+        /// has applied the acknowledgement too.
+        var pendingAcks: [Int64: AlertRecord] = [:]
     }
 
     public enum AckError: Error, Equatable {
@@ -60,19 +63,37 @@ public final class AlertBook: Sendable {
         return numbered
     }
 
-    /// The alerts `query` selects, newest first: the database's rows, with the ring's newer
-    /// ones (not written yet) and the ring's acknowledgements (possibly not written yet).
+    /// The alerts `query` selects, newest first: the database's rows, with
+    /// the ring's alerts the writer has not written yet (always the newest:
+    /// it writes in order) and acknowledgements it has not written yet.
+    /// Costs the query plus the few unwritten alerts, not the whole ring.
     public func list(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
-        let (recent, store) = state.withLock { s in (s.ring.filter(query.matches), s.store) }
-        guard let store else {
+        guard let store = state.withLock({ $0.store }) else {
+            let recent = state.withLock { s in s.ring.filter(query.matches) }
             return Array(recent.sorted { $0.id > $1.id }.prefix(query.limit))
         }
-        var byID: [Int64: AlertRecord] = [:]
-        for r in try store.alerts(query) { byID[r.id] = r }
-        for r in recent where byID[r.id] == nil || (r.acknowledged && !(byID[r.id]?.acknowledged ?? false)) {
-            byID[r.id] = r
+        let written = try store.maxAlertID()
+        let (unwritten, pending) = state.withLock { s -> ([AlertRecord], [Int64: AlertRecord]) in
+            var out: [AlertRecord] = []
+            let n = s.ring.count
+            var k = 0
+            while k < n {
+                let r = s.ring[(s.head + n - 1 - k) % n]
+                if r.id <= written { break }
+                if query.matches(r) { out.append(r) }
+                k += 1
+            }
+            return (out, s.pendingAcks)
         }
-        return Array(byID.values.sorted { $0.id > $1.id }.prefix(query.limit))
+        var rows = try store.alerts(query)
+        if !pending.isEmpty {
+            for i in rows.indices { if let acked = pending[rows[i].id] { rows[i] = acked } }
+            if query.openOnly { rows.removeAll { $0.acknowledged } }
+        }
+        // Written between the two reads: in both; the row wins.
+        let fresh = Set(rows.map(\.id))
+        let merged = unwritten.filter { !fresh.contains($0.id) } + rows
+        return Array(merged.sorted { $0.id > $1.id }.prefix(query.limit))
     }
 
     /// Marks alert `id` acknowledged by `actor` (the first acknowledgement stands).
@@ -81,12 +102,14 @@ public final class AlertBook: Sendable {
         if let inRing, inRing.acknowledged { return .failure(.alreadyAcknowledged(inRing)) }
         if let store {
             do throws(StoreError) {
-                if let row = try store.acknowledgeAlert(id: id, by: actor, at: time) {
-                    markInRing(row)
-                    return .success(row)
-                }
-                if let row = try store.alert(id: id) {
-                    return .failure(.alreadyAcknowledged(row))
+                // Twice at most: the writer may write the row between the two statements.
+                for _ in 0..<2 {
+                    if let row = try store.acknowledgeAlert(id: id, by: actor, at: time) {
+                        markInRing(row)
+                        return .success(row)
+                    }
+                    guard let row = try store.alert(id: id) else { break }  // not written yet
+                    if row.acknowledged { return .failure(.alreadyAcknowledged(row)) }
                 }
             } catch {
                 return .failure(.store(error.description))
@@ -98,7 +121,15 @@ public final class AlertBook: Sendable {
         record.acknowledgedBy = actor
         record.acknowledgedAt = time
         markInRing(record)
-        writer?.enqueue(.custom { store in _ = try store.acknowledgeAlert(id: id, by: actor, at: time) })
+        if let writer {
+            let acknowledged = record
+            state.withLock { $0.pendingAcks[id] = acknowledged }
+            let queued = writer.enqueue(.custom { [self] store in
+                defer { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
+                _ = try store.acknowledgeAlert(id: id, by: actor, at: time)
+            })
+            if !queued { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
+        }
         return .success(record)
     }
 

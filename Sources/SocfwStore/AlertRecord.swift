@@ -42,20 +42,26 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         self.eve = eve
     }
 
+    /// The columns `init(row:)` reads, in its order: select (or return) exactly these.
+    /// By position, not by name: GRDB's lookup by name lowercases each name for each
+    /// row, which was a tenth of `alerts.list` (100 rows).
+    static let columns = "id, timestamp, source, severity, title, message, signature_id, src_ip, dst_ip, "
+        + "acknowledged, acknowledged_by, acknowledged_at, eve"
+
     init(row: Row) throws {
         self.init(
-            id: try row.decode(forColumn: "id"),
-            timestamp: try row.decode(forColumn: "timestamp"),
-            source: try row.decode(forColumn: "source"),
-            severity: try row.decode(forColumn: "severity"),
-            title: try row.decode(forColumn: "title"),
-            message: try row.decode(forColumn: "message"),
-            signatureID: try row.decode(forColumn: "signature_id"),
-            srcIP: try row.decode(forColumn: "src_ip"),
-            dstIP: try row.decode(forColumn: "dst_ip"),
-            acknowledged: try row.decode(forColumn: "acknowledged"),
-            acknowledgedBy: try row.decode(forColumn: "acknowledged_by"),
-            acknowledgedAt: try row.decode(forColumn: "acknowledged_at"),
-            eve: try row.decode(forColumn: "eve"))
+            id: try row.decode(atIndex: 0),
+            timestamp: try row.decode(atIndex: 1),
+            source: try row.decode(atIndex: 2),
+            severity: try row.decode(atIndex: 3),
+            title: try row.decode(atIndex: 4),
+            message: try row.decode(atIndex: 5),
+            signatureID: try row.decode(atIndex: 6),
+            srcIP: try row.decode(atIndex: 7),
+            dstIP: try row.decode(atIndex: 8),
+            acknowledged: try row.decode(atIndex: 9),
+            acknowledgedBy: try row.decode(atIndex: 10),
+            acknowledgedAt: try row.decode(atIndex: 11),
+            eve: try row.decode(atIndex: 12))
     }
 }

@@ -32,7 +32,7 @@ extension SocfwStore {
     public func alerts(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
         try read("list alerts") { db in
             let (clause, arguments) = query.sqlFilter
-            return try Row.fetchAll(db, sql: "SELECT * FROM alerts \(clause) ORDER BY id DESC LIMIT ?",
+            return try Row.fetchAll(db, sql: "SELECT \(AlertRecord.columns) FROM alerts \(clause) ORDER BY id DESC LIMIT ?",
                                     arguments: StatementArguments(arguments + [query.limit])).map(AlertRecord.init(row:))
         }
     }
@@ -40,7 +40,7 @@ extension SocfwStore {
     /// One alert by id, or nil.
     public func alert(id: Int64) throws(StoreError) -> AlertRecord? {
         try read("alert \(id)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM alerts WHERE id = ?", arguments: [id]).map(AlertRecord.init(row:))
+            try Row.fetchOne(db, sql: "SELECT \(AlertRecord.columns) FROM alerts WHERE id = ?", arguments: [id]).map(AlertRecord.init(row:))
         }
     }
 
@@ -55,7 +55,7 @@ extension SocfwStore {
         try write("acknowledge alert \(id)") { db in
             try Row.fetchOne(db, sql: """
                 UPDATE alerts SET acknowledged = 1, acknowledged_by = ?, acknowledged_at = ?
-                WHERE id = ? AND acknowledged = 0 RETURNING *
+                WHERE id = ? AND acknowledged = 0 RETURNING \(AlertRecord.columns)
                 """, arguments: [actor, time, id]).map(AlertRecord.init(row:))
         }
     }

@@ -45,8 +45,8 @@ public enum JSONValue: Codable, Equatable, Sendable {
     }
 
     /// Parses one JSON text (a protocol line, a request body).
-    public init(bytes: some Sequence<UInt8>) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    public init(bytes: some Collection<UInt8>) throws {
+        self = try JSONText.parse(bytes)
     }
 
     /// One line of JSON: no newline inside, keys sorted so output is stable.
@@ -55,10 +55,10 @@ public enum JSONValue: Codable, Equatable, Sendable {
     }
 
     public var compactBytes: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a tree of plain values cannot fail (non-finite doubles never come out of a parser).
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        JSONText.write(self, into: &out)
+        return Data(out)
     }
 
     public subscript(key: String) -> JSONValue? {
