@@ -32,12 +32,20 @@ def package(tmp_path_factory):
 def test_the_package_installs_binaries_units_configuration_and_completions(package):
     deb, root = package
     for path in ("usr/sbin/socfwd", "usr/bin/socfwctl", "lib/systemd/system/socfwd.service",
-                 "usr/lib/sysusers.d/socfw.conf", "usr/lib/sysusers.d/socfw-api.conf", "usr/bin/socfw-api",
+                 "usr/lib/sysusers.d/socfw.conf", "usr/lib/sysusers.d/socfw-api.conf", "usr/sbin/socfw-api",
                  "lib/systemd/system/socfw-api.service", "etc/socfw/socfwd.yaml", "etc/socfw/socfw-api.yaml", "etc/socfw/rules.d/50-example.yaml",
                  "usr/share/bash-completion/completions/socfwctl", "usr/share/zsh/vendor-completions/_socfwctl",
                  "usr/share/fish/vendor_completions.d/socfwctl.fish", "usr/share/doc/socfw/README.md"):
         assert (root / path).exists(), f"{path} is not in the package"
     assert os.readlink(root / "usr/sbin/socfwd") == "../lib/socfw/bin/socfwd"
+    # Every unit starts a program the package installs, and documents a file it installs.
+    import re
+    for unit in (root / "lib/systemd/system").glob("*.service"):
+        text = unit.read_text()
+        for program in re.findall(r"(?m)^Exec\w+=(/\S+)", text):
+            assert (root / program.lstrip("/")).exists() or program == "/bin/kill", f"{unit.name}: {program} is not in the package"
+        for doc in re.findall(r"(?m)^Documentation=file://(/\S+)", text):
+            assert (root / doc.lstrip("/")).exists(), f"{unit.name}: {doc} is not in the package"
     info = subprocess.run(["dpkg-deb", "-I", str(deb)], capture_output=True, text=True, check=True).stdout
     depends = next(line for line in info.splitlines() if line.strip().startswith("Depends:"))
     for lib in ("libnetfilter-queue1", "libmnl0", "libnftnl11", "libpcre2-8-0", "libhyperscan5", "libsqlite3-0"):
@@ -79,7 +87,7 @@ def test_the_packaged_binaries_run_without_the_swift_toolchain(package):
         pytest.skip("no toolchain at /opt/swift to hide")
     script = (f"mount -t tmpfs none {toolchain} && "
               f"{root}/usr/sbin/socfwd --version && {root}/usr/bin/socfwctl --help >/dev/null && "
-              f"{root}/usr/bin/socfw-api --help >/dev/null && echo packaged-ok; "
+              f"{root}/usr/sbin/socfw-api --help >/dev/null && echo packaged-ok; "
               f"{BIN_DIR}/socfwctl --help >/dev/null 2>&1 || echo unpackaged-fails")
     p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     assert "packaged-ok" in p.stdout, p.stdout + p.stderr
