@@ -26,15 +26,18 @@ run: build
 
 # Unit tests and lab tests share one release build (no @testable imports).
 unit-test:
-	$(SWIFT) test -c release
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
 
 lab-test:
 	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl SOCFW_API_BIN=$(CURDIR)/$(BIN)/socfw-api python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 test: deps
 	@Scripts/install-deps --test
-	$(SWIFT) build -c release
-	$(SWIFT) test -c release
+	# One release build for everything: `swift test` alone would compile every
+	# module a second time with testing flags; the lab tests use its binaries.
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
 	SOCFWD_BIN=$(CURDIR)/$(BIN)/socfwd SOCFWCTL_BIN=$(CURDIR)/$(BIN)/socfwctl SOCFW_API_BIN=$(CURDIR)/$(BIN)/socfw-api python3 -m pytest -v -p no:cacheprovider Tests/lab
 
 bench: build
