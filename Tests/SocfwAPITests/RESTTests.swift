@@ -90,12 +90,12 @@ import SocfwAPI
     @Test func alertFiltersBecomeControlParams() async throws {
         try await withAPI { (api: Harness) async throws in
             let response = try await api.get(
-                "/api/v1/alerts?limit=5&cursor=abc123&open=true&since=2026-01-01T00:00:00Z&until=2026-01-01T00:00:01.5%2B00:00&severity=2&source=signature&sid=2100498&address=10.0.0.0%2F8",
+                "/api/v1/alerts?limit=5&cursor=abc123&open=true&since=2026-01-01T00:00:00Z&until=2026-01-01T00:00:01.5%2B00:00&severity=2&source=anomaly&sid=2100498&address=10.0.0.8",
                 token: TestTokens.read)
             #expect(response.status == .ok, "\(response.text)")
             #expect(api.fake.lastParams("alerts.list") == [
                 "limit": 5, "cursor": "abc123", "open": true, "since_ns": 1_767_225_600_000_000_000,
-                "until_ns": 1_767_225_601_500_000_000, "severity": 2, "source": "signature", "sid": 2_100_498, "address": "10.0.0.0/8",
+                "until_ns": 1_767_225_601_500_000_000, "severity": 2, "source": "anomaly", "sid": 2_100_498, "address": "10.0.0.8",
             ])
             #expect(response.json?["next_cursor"] == .null)
         }

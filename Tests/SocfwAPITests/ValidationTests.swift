@@ -29,6 +29,7 @@ import SocfwAPI
         Case(method: .get, uri: "/api/v1/alerts?since=yesterday", pointers: ["/query/since"]),
         Case(method: .get, uri: "/api/v1/alerts?source=magic", pointers: ["/query/source"]),
         Case(method: .get, uri: "/api/v1/alerts?address=999.1.1.1", pointers: ["/query/address"]),
+        Case(method: .get, uri: "/api/v1/alerts?address=10.0.0.0%2F8&severity=4", pointers: ["/query/severity", "/query/address"]),
         Case(method: .get, uri: "/api/v1/alerts?limt=5", pointers: ["/query/limt"]),
         Case(method: .post, uri: "/api/v1/alerts/abc/ack", pointers: ["/path/id"]),
         Case(method: .post, uri: "/api/v1/quarantine", body: ["target": "10.0.0.0/33"], pointers: ["/target"]),

@@ -3,7 +3,7 @@ import Hummingbird
 /// Alerts: the list with filters and a cursor (read), acknowledgement (operate).
 struct AlertRoutes {
     let socfwd: Socfwd
-    static let sources = ["rule", "signature", "detector"]
+    static let sources = ["rule", "signature", "detector", "anomaly"]
 
     func register(on api: RouterGroup<APIRequestContext>) {
         api.requiring(.read).get("alerts", use: list)
@@ -29,10 +29,10 @@ struct AlertRoutes {
         if let until { params["until_ns"] = .int(until) }
         // until before since is no error: the answer is simply empty (a
         // cross-field rule the OpenAPI schema could not state).
-        if let severity = query.int("severity", in: 1...255) { params["severity"] = .int(severity) }
+        if let severity = query.int("severity", in: 1...3) { params["severity"] = .int(severity) }
         if let source = query.oneOf("source", Self.sources) { params["source"] = .string(source) }
         if let sid = query.int("sid", in: 1...Int64(UInt32.max)) { params["sid"] = .int(sid) }
-        if let address = query.address("address", prefixAllowed: true) { params["address"] = .string(address) }
+        if let address = query.address("address", prefixAllowed: false) { params["address"] = .string(address) }
         try query.throwIfInvalid()
 
         var result = try await socfwd.answer("alerts.list", params, pointerPrefix: "/query")

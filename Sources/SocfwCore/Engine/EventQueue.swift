@@ -45,16 +45,27 @@ public final class EventQueue: Sendable {
         return dropped
     }
 
+    public enum WaitResult: Sendable, Equatable {
+        /// Events were already queued: no pause.
+        case pending
+        /// An event that should not wait was pushed during the pause.
+        case woken
+        /// The pause ran its length.
+        case timedOut
+    }
+
     /// The consumer's pause: returns after `milliseconds`, or as soon as an
     /// event that should not wait is pushed (at once if events are queued).
-    public func wait(milliseconds: Int) {
+    @discardableResult
+    public func wait(milliseconds: Int) -> WaitResult {
         sleeping.store(true, ordering: .sequentiallyConsistent)
         if !storage.withLock({ $0.isEmpty }) {
             sleeping.store(false, ordering: .relaxed)
-            return
+            return .pending
         }
-        _ = wakeup.wait(timeout: .now() + .milliseconds(milliseconds))
+        let result = wakeup.wait(timeout: .now() + .milliseconds(milliseconds))
         sleeping.store(false, ordering: .relaxed)
+        return result == .success ? .woken : .timedOut
     }
 
     /// Takes everything queued.
