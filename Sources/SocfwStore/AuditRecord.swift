@@ -61,18 +61,7 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         field(action.utf8)
         field(details.utf8)
         field(prevHash.utf8)
-        return hex(SHA256.hash(data: bytes))
-    }
-
-    private static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return SHA256.hash(data: bytes).lowercaseHex
     }
 
     init(row: Row) throws {
@@ -99,5 +88,19 @@ public enum AuditVerification: Sendable, Equatable, CustomStringConvertible {
         case .intact(let rows): "audit log intact (\(rows) rows)"
         case .broken(let rowID, let reason): "audit log broken at row \(rowID): \(reason)"
         }
+    }
+}
+
+extension SHA256.Digest {
+    /// The digest as 64 lowercase hex digits (audit chain, API token hashes).
+    var lowercaseHex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
