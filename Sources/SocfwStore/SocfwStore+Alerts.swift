@@ -32,8 +32,15 @@ extension SocfwStore {
     public func alerts(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
         try read("list alerts") { db in
             let (clause, arguments) = query.sqlFilter
-            return try Row.fetchAll(db, sql: "SELECT \(AlertRecord.columns) FROM alerts \(clause) ORDER BY id DESC LIMIT ?",
-                                    arguments: StatementArguments(arguments + [query.limit])).map(AlertRecord.init(row:))
+            // A cursor's rows read the statement's columns in place; fetchAll
+            // would copy every row into DatabaseValues first.
+            // Cached: one prepared statement per filter combination.
+            let statement = try db.cachedStatement(sql: "SELECT \(AlertRecord.columns) FROM alerts \(clause) ORDER BY id DESC LIMIT ?")
+            let rows = try Row.fetchCursor(statement, arguments: StatementArguments(arguments + [query.limit]))
+            var page: [AlertRecord] = []
+            page.reserveCapacity(query.limit)
+            while let row = try rows.next() { page.append(try AlertRecord(row: row)) }
+            return page
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SocfwAPI
 import Testing
 
@@ -73,5 +74,90 @@ import Testing
         #expect(throws: (any Error).self) { try JSONValue(bytes: Array(deep.utf8)) }
         let fine = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect((try? JSONValue(bytes: Array(fine.utf8))) != nil)
+    }
+
+    // MARK: Skimming: a reply's result validated without being built
+
+    func skim(_ text: [UInt8]) -> (members: [String: JSONValue], raw: Range<Int>?)? {
+        text.withUnsafeBytes { try? JSONText.parseObject($0, keepingRaw: "result") }
+    }
+
+    /// Random trees, and random one-byte corruptions of them, as a reply's
+    /// result: the skimming reader accepts exactly what the full reader
+    /// accepts, and points at exactly the result's bytes.
+    @Test func skimmingAgreesWithParsingOnValidAndCorruptText() {
+        var rng = Rng(state: 7)
+        let corruptions: [UInt8] = Array("\"\\{}[],:0-.eE tfn\u{01}".utf8) + [0xff, 0xc3, 0x80]
+        for round in 0..<4_000 {
+            var body = Array(randomValue(&rng, depth: 0).compactBytes)
+            if round % 2 == 1, !body.isEmpty {
+                let at = rng.below(body.count)
+                switch rng.below(3) {
+                case 0: body[at] = corruptions[rng.below(corruptions.count)]
+                case 1: body.remove(at: at)
+                default: body.insert(corruptions[rng.below(corruptions.count)], at: at)
+                }
+            }
+            let line = Array(#"{"id":12,"result":"#.utf8) + body + Array("}".utf8)
+            let full = try? JSONText.parse(body)
+            let skimmed = skim(line)
+            #expect((full != nil) == (skimmed != nil), "\(String(decoding: body, as: UTF8.self))")
+            if let skimmed, full != nil {
+                #expect(skimmed.members == ["id": .int(12)])
+                // The range is the value itself, without the whitespace around it.
+                let space: Set<UInt8> = [0x20, 0x0a, 0x0d, 0x09]
+                let trimmed = Array(body.drop { space.contains($0) }.reversed().drop { space.contains($0) }.reversed())
+                #expect(skimmed.raw.map { Array(line[$0]) } == trimmed)
+            }
+        }
+    }
+
+    @Test func skimmingChecksLongStringsEightBytesAtATime() {
+        // A quote, backslash, control byte or non-ASCII byte at every position of a long string.
+        for special in ["\\\"", "\\n", "é", "\u{1F4A5}"] {
+            for at in 0..<40 {
+                let text = String(repeating: "a", count: at) + special + String(repeating: "b", count: 40 - at)
+                let body = JSONValue.string(text).compactBytes
+                let line = Array(#"{"result":"#.utf8) + body + Array("}".utf8)
+                #expect(skim(line)?.raw.map { try? JSONText.parse(Array(line[$0])) } == .string(text))
+            }
+        }
+        let control = Array(#"{"result":"aaaaaaaaaaaaaaaaa"#.utf8) + [0x01] + Array(#"bbbbbbbbbbbbb"}"#.utf8)
+        #expect(skim(control) == nil)
+        let badUTF8 = Array(#"{"result":"aaaaaaaaaaaaaaaaa"#.utf8) + [0xc3, 0x28] + Array(#"bbbbbbbbbbbbb"}"#.utf8)
+        #expect(skim(badUTF8) == nil)
+    }
+
+    @Test func skimmingRefusesWhatParsingRefuses() {
+        for text in ["1e999", "01", "[1,]", "-", String(repeating: "[", count: 300) + String(repeating: "]", count: 300)] {
+            #expect(skim(Array((#"{"result":"# + text + "}").utf8)) == nil, "\(text.prefix(20))")
+        }
+        #expect(skim(Array(#"{"result":18446744073709551616}"#.utf8))?.raw != nil)
+    }
+
+    @Test func findsATopLevelMemberWithoutBuildingTheRest() {
+        let page = Array(#"{"next_cursor":"17","persisted":true,"alerts":[{"next_cursor":1}]}"#.utf8)
+        #expect(page.withUnsafeBytes { JSONText.objectHasMember($0, "next_cursor") })
+        #expect(page.withUnsafeBytes { JSONText.objectHasMember($0, "alerts") })
+        let nested = Array(#"{"alerts":[{"next_cursor":1}],"kept":1}"#.utf8)
+        #expect(!nested.withUnsafeBytes { JSONText.objectHasMember($0, "next_cursor") })
+        #expect(!Array("[1]".utf8).withUnsafeBytes { JSONText.objectHasMember($0, "a") })
+    }
+
+    /// socfwd's own reply shape is split without reading the result; any
+    /// other shape is left to the full reader.
+    @Test func plainRepliesAreSplitOtherShapesAreNot() {
+        func split(_ text: String) -> (Int64, String)? {
+            ControlConnection.plainReply(ByteBuffer(string: text)).map { ($0.id, String(buffer: $0.result)) }
+        }
+        #expect(split(#"{"id":42,"result":{"alerts":[]}}"#)! == (42, #"{"alerts":[]}"#))
+        #expect(split(#"{"id":7,"result":[1,2]}"#)! == (7, "[1,2]"))
+        #expect(split(#"{"id":7,"result":"ok"}"#)! == (7, #""ok""#))
+        for other in [#"{"id":7,"result":true}"#, #"{"id":7,"error":{"code":1,"message":"x"}}"#,
+                      #"{"result":{},"id":7}"#, #"{"event":"alert","data":{}}"#, #"{"id":"7","result":{}}"#,
+                      #"{"id":7,"result":{}"#, #"{"id":,"result":{}}"#, #"{"id":7,"result":}"#,
+                      #"{"id":99999999999999999999,"result":{}}"#] {
+            #expect(split(other) == nil, "\(other)")
+        }
     }
 }

@@ -144,8 +144,16 @@ import SocfwAPI
                 ready += 1
                 if ready == 2 { break }
             }
-            for index in 0..<eventCount {
-                await api.fake.emit("alert", ["id": .int(Int64(index)), "pad": .string(padding)])
+            // In rounds of 16 (a quarter of the queue): the fast client keeps up
+            // by construction, however loaded the machine; the slow one, which
+            // reads nothing, overflows after four rounds.
+            for round in stride(from: 0, to: eventCount, by: 16) {
+                for index in round..<min(round + 16, eventCount) {
+                    await api.fake.emit("alert", ["id": .int(Int64(index)), "pad": .string(padding)])
+                }
+                try await eventually("the fast client read round \(round / 16)") {
+                    fastCount.withLock { $0 } >= min(round + 16, eventCount)
+                }
             }
             _ = try await fast.value
             let closeFrame = await slow.value

@@ -52,6 +52,25 @@ import SocfwCore
         #expect(v["a"] == .array([.int(1), .int(-2), .double(3.25), .string("é\u{1}\""), .bool(false), .null]))
     }
 
+    /// The byte writer: exact text for every kind, escapes only where JSON
+    /// needs them (non-ASCII text as is), integers at both ends of Int64,
+    /// key order kept, raw text inserted unchanged.
+    @Test func serializesExactly() throws {
+        let v = JSONValue.object([
+            ("s", .string("plain")), ("e", .string("q\"b\\n\nr\rt\tc\u{1}\u{1f}é€💥/")),
+            ("min", .int(.min)), ("max", .int(.max)), ("zero", .int(0)), ("neg", .int(-42)),
+            ("d", .double(2.5)), ("inf", .double(.infinity)), ("t", .bool(true)), ("n", .null),
+            ("raw", .raw(#"{"x":[1]}"#)), ("a", .array([])), ("o", .object([])), ("k\"ey", .int(1)),
+        ])
+        #expect(v.serialized == #"{"s":"plain","e":"q\"b\\n\nr\rt\tc\u0001\u001fé€💥/","min":-9223372036854775808,"#
+            + #""max":9223372036854775807,"zero":0,"neg":-42,"d":2.5,"inf":null,"t":true,"n":null,"raw":{"x":[1]},"#
+            + #""a":[],"o":{},"k\"ey":1}"#)
+        #expect(EveJSON.escape("no escapes at all") == "no escapes at all")
+        #expect(EveJSON.escape("tab\there") == #"tab\there"#)
+        // The scalar-aware form still escapes what its caller asks for.
+        #expect(EveJSON.escape("a\u{2028}b") { $0 == "\u{2028}" } == #"a\u2028b"#)
+    }
+
     @Test func mutatedRequestsNeverCrashTheParser() {
         var rng = TestRNG(seed: 5)
         let seed = Array(#"{"id":12,"method":"rules.add","params":{"rule":{"name":"a","conditions":[{"value":["1","2"]}]}}}"#.utf8)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// JSON text to `JSONValue` and back, byte by byte.
 ///
 /// Foundation's `JSONDecoder` through `JSONValue`'s `Decodable` conformance
@@ -11,16 +13,16 @@
 /// surrogates refused); integers that fit Int64 stay integers, other
 /// numbers are doubles; nesting deeper than `maxDepth` is refused (a hostile
 /// body cannot exhaust the stack).
-enum JSONText {
-    static let maxDepth = 256
+public enum JSONText {
+    public static let maxDepth = 256
 
-    struct SyntaxError: Error, CustomStringConvertible {
-        var offset: Int
-        var reason: String
-        var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "invalid JSON at byte \(offset): \(reason)" }
     }
 
-    static func parse(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>) throws(SyntaxError) -> JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { (buffer) throws(SyntaxError) -> JSONValue in
             var reader = Reader(bytes: buffer)
@@ -30,6 +32,33 @@ enum JSONText {
             guard reader.offset == buffer.count else { throw reader.error("unexpected data after the value") }
             return value
         }
+    }
+
+    /// One object whose member `rawKey` is validated but not built: the
+    /// other members as values, and where `rawKey`'s value lies in `bytes`
+    /// (nil when absent). A control reply's `result` passes through to the
+    /// HTTP client this way, as socfwd wrote it, without building and
+    /// re-writing a tree of 100 alerts.
+    public static func parseObject(_ bytes: UnsafeRawBufferPointer, keepingRaw rawKey: String)
+        throws(SyntaxError) -> (members: [String: JSONValue], raw: Range<Int>?) {
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        var reader = Reader(bytes: buffer)
+        reader.skipSpace()
+        guard reader.offset < buffer.count, buffer[reader.offset] == UInt8(ascii: "{") else {
+            throw reader.error("expected an object")
+        }
+        let result = try reader.object(depth: 1, keepingRaw: rawKey)
+        reader.skipSpace()
+        guard reader.offset == buffer.count else { throw reader.error("unexpected data after the value") }
+        return result
+    }
+
+    /// Whether `bytes` (one JSON object, already validated) has the member `key`
+    /// at its top level.
+    public static func objectHasMember(_ bytes: UnsafeRawBufferPointer, _ key: String) -> Bool {
+        let buffer = bytes.bindMemory(to: UInt8.self)
+        var reader = Reader(bytes: buffer)
+        return (try? reader.hasMember(key)) ?? false
     }
 
     private struct Reader {
@@ -87,6 +116,164 @@ enum JSONText {
                 if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .object(members) }
                 throw error("expected ',' or '}'")
             }
+        }
+
+        /// An object whose `rawKey` member is skipped (validated, not built)
+        /// and reported as a byte range; every other member is built.
+        mutating func object(depth: Int, keepingRaw rawKey: String)
+            throws(SyntaxError) -> (members: [String: JSONValue], raw: Range<Int>?) {
+            offset += 1
+            var members: [String: JSONValue] = [:]
+            var raw: Range<Int>?
+            skipSpace()
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") { offset += 1; return (members, nil) }
+            while true {
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                let key = try string()
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                offset += 1
+                skipSpace()
+                if key == rawKey {
+                    let start = offset
+                    try skip(depth: depth)
+                    raw = start..<offset
+                    members.removeValue(forKey: key)
+                } else {
+                    members[key] = try value(depth: depth)
+                }
+                skipSpace()
+                guard offset < bytes.count else { throw error("unexpected end") }
+                if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+                if bytes[offset] == UInt8(ascii: "}") { offset += 1; return (members, raw) }
+                throw error("expected ',' or '}'")
+            }
+        }
+
+        /// Whether the object here has the top-level member `key`; nothing built.
+        mutating func hasMember(_ key: String) throws(SyntaxError) -> Bool {
+            skipSpace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "{") else { return false }
+            offset += 1
+            let wanted = Array(key.utf8)
+            while true {
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return false }
+                let start = offset + 1
+                try skipString()
+                // Names are compared as written: socfwd writes plain ASCII names.
+                if offset - 1 - start == wanted.count, wanted.withUnsafeBufferPointer({ w in
+                    w.isEmpty || memcmp(w.baseAddress!, bytes.baseAddress! + start, w.count) == 0 }) {
+                    return true
+                }
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { return false }
+                offset += 1
+                skipSpace()
+                try skip(depth: 1)
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: ",") else { return false }
+                offset += 1
+            }
+        }
+
+        /// Validates one value with the same rules as `value` without building it.
+        mutating func skip(depth: Int) throws(SyntaxError) {
+            guard offset < bytes.count else { throw error("unexpected end") }
+            switch bytes[offset] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let close = bytes[offset] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                let isObject = close == UInt8(ascii: "}")
+                guard depth + 1 <= JSONText.maxDepth else { throw error("nested deeper than \(JSONText.maxDepth)") }
+                offset += 1
+                skipSpace()
+                if offset < bytes.count, bytes[offset] == close { offset += 1; return }
+                while true {
+                    skipSpace()
+                    if isObject {
+                        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+                        try skipString()
+                        skipSpace()
+                        guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                        offset += 1
+                        skipSpace()
+                    }
+                    try skip(depth: depth + 1)
+                    skipSpace()
+                    guard offset < bytes.count else { throw error("unexpected end") }
+                    if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+                    if bytes[offset] == close { offset += 1; return }
+                    throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                }
+            case UInt8(ascii: "\""): try skipString()
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"): try literal("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+            default: throw error("unexpected character")
+            }
+        }
+
+        /// `number`'s grammar without converting: an integer too large for
+        /// Int64 is still a number (a double) there, so only syntax can fail.
+        mutating func skipNumber() throws(SyntaxError) {
+            func digits() -> Int {
+                let start = offset
+                while offset < bytes.count, bytes[offset] &- UInt8(ascii: "0") < 10 { offset += 1 }
+                return offset - start
+            }
+            let start = offset
+            if bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            guard offset < bytes.count, bytes[offset] &- UInt8(ascii: "0") < 10 else { throw error("bad number") }
+            if bytes[offset] == UInt8(ascii: "0") { offset += 1 } else { _ = digits() }
+            var plain = true
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
+                plain = false
+                offset += 1
+                guard digits() > 0 else { throw error("bad number") }
+            }
+            if offset < bytes.count, bytes[offset] | 0x20 == UInt8(ascii: "e") {
+                plain = false
+                offset += 1
+                if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+                guard digits() > 0 else { throw error("bad number") }
+            }
+            // Short integers are always in range; anything else as `number` would see it.
+            if !plain || offset - start > 18 {
+                let end = offset
+                offset = start
+                _ = try number()
+                offset = end
+            }
+        }
+
+        /// A string's syntax and UTF-8 checked, nothing built unless it has
+        /// escapes or non-ASCII text (rare in socfwd's replies).
+        mutating func skipString() throws(SyntaxError) {
+            let start = offset
+            offset += 1
+            // Eight bytes at a time while none is a quote, backslash, control or non-ASCII byte.
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while offset + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self))
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5c)
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                    | (word &- ones &* 0x20) | word
+                if special & highs != 0 { break }
+                offset += 8
+            }
+            while offset < bytes.count {
+                let c = bytes[offset]
+                if c == UInt8(ascii: "\"") { offset += 1; return }
+                if c == UInt8(ascii: "\\") || c >= 0x80 { break }
+                if c < 0x20 { throw error("control character in a string") }
+                offset += 1
+            }
+            offset = start
+            _ = try string()
         }
 
         mutating func array(depth: Int) throws(SyntaxError) -> JSONValue {

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Splits the control socket's byte stream into lines (without the newline).
@@ -12,13 +13,17 @@ public struct NewlineFrameDecoder: ByteToMessageDecoder {
     public init() {}
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        let start = view.index(view.startIndex, offsetBy: scanned)
-        guard let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-            scanned = view.count
+        let from = scanned
+        // memchr: a page of alerts is a 60 KB line.
+        let found: Int? = buffer.withUnsafeReadableBytes { bytes in
+            guard bytes.count > from, let base = bytes.baseAddress,
+                  let hit = memchr(base + from, Int32(UInt8(ascii: "\n")), bytes.count - from) else { return nil }
+            return UnsafeRawPointer(hit) - base
+        }
+        guard let length = found else {
+            scanned = buffer.readableBytes
             return .needMoreData
         }
-        let length = newline - view.startIndex
         let line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: 1)
         scanned = 0

@@ -51,16 +51,21 @@ public final class Socfwd: Service, Sendable {
     /// call again without it, and no more `actor` until it reconnects (it
     /// may have been updated by then).
     public func call(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> JSONValue {
+        try await callRaw(method, params).value()
+    }
+
+    /// `call`, with the result as socfwd wrote it (see `ControlConnection.callRaw`).
+    public func callRaw(_ method: String, _ params: [String: JSONValue] = [:]) async throws -> RawResult {
         var params = params
         if !actorAccepted.withLock({ $0 }) { params.removeValue(forKey: "actor") }
         do {
-            return try await requests.call(method, params: params)
+            return try await requests.callRaw(method, params: params)
         } catch let ControlError.server(code, message)
             where code == ControlError.Code.badParams && params["actor"] != nil && message.contains("'actor'") {
             actorAccepted.withLock { $0 = false }
             logger.warning("socfwd does not accept 'actor': its audit log will not name API tokens (update socfwd)")
             params.removeValue(forKey: "actor")
-            return try await requests.call(method, params: params)
+            return try await requests.callRaw(method, params: params)
         }
     }
 

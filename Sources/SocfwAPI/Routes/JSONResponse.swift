@@ -18,7 +18,25 @@ struct JSONResponse: ResponseGenerator {
     }
 }
 
+/// A JSON body passed through as socfwd wrote it (already validated).
+struct RawJSONResponse: ResponseGenerator {
+    var body: RawResult
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body.bytes))
+    }
+}
+
 extension Socfwd {
+    /// `answer`, with the result as socfwd wrote it.
+    func answerRaw(_ method: String, _ params: [String: JSONValue] = [:], pointerPrefix: String = "") async throws -> RawResult {
+        do {
+            return try await callRaw(method, params)
+        } catch let error as ControlError {
+            throw Problem(controlError: error, pointerPrefix: pointerPrefix)
+        }
+    }
+
     /// Calls socfwd and turns a failure into the problem the client sees
     /// (`Problem(controlError:)`); `pointerPrefix` roots socfwd's parameter names.
     func answer(_ method: String, _ params: [String: JSONValue] = [:], pointerPrefix: String = "") async throws -> JSONValue {

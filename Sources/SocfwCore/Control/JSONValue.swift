@@ -47,34 +47,68 @@ public enum JSONValue: Equatable, Sendable {
     // MARK: Serializing
 
     public var serialized: String {
-        var out = ""
-        write(to: &out)
-        return out
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     public func write(to out: inout String) {
+        out += serialized
+    }
+
+    /// Appends `s` as a JSON string (quoted, escaped).
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        EveJSON.appendEscaped(s, to: &out)
+        out.append(0x22)
+    }
+
+    /// Appends the compact JSON text as UTF-8 (a page of 100 alerts is
+    /// ~60 KB: built as bytes, not as Strings).
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case let .bool(b): out += b ? "true" : "false"
-        case let .int(i): out += String(i)
-        case let .double(d): out += d.isFinite ? String(d) : "null"
-        case let .string(s): out += "\"" + EveJSON.escape(s) + "\""
-        case let .raw(r): out += r
+        case .null: out.append(contentsOf: "null".utf8)
+        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case let .int(i): Self.appendDecimal(i, to: &out)
+        case let .double(d): out.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
+        case let .string(s): Self.appendString(s, to: &out)
+        case let .raw(r): out.append(contentsOf: r.utf8)
         case let .array(items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, v) in items.enumerated() {
-                if i > 0 { out += "," }
-                v.write(to: &out)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                v.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case let .object(members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in members.enumerated() {
-                if i > 0 { out += "," }
-                out += "\"" + EveJSON.escape(k) + "\":"
-                v.write(to: &out)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(0x22)
+                EveJSON.appendEscaped(k, to: &out)
+                out.append(contentsOf: "\":".utf8)
+                v.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `value` in decimal.
+    public static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+        }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: Int64 has ≤ 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[31 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(32 - count)...]))
         }
     }
 

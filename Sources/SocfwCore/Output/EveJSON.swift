@@ -204,9 +204,47 @@ public enum EveJSON {
             + String(repeating: "0", count: 6 - us.count) + us + "+0000"
     }
 
+    /// JSON string escaping (RFC 8259 §7). Most strings need none: they are
+    /// returned as they are after one pass over their bytes.
+    public static func escape(_ s: String) -> String {
+        var s = s
+        let clean = s.withUTF8 { bytes in !bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c } }
+        if clean { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 16)
+        appendEscaped(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `s`'s JSON escaping (without quotes) to UTF-8 bytes.
+    public static func appendEscaped(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { bytes in
+            var run = 0  // start of the bytes not yet copied
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5c else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                run = i + 1
+                out.append(0x5c)
+                switch b {
+                case 0x22, 0x5c: out.append(b)
+                case 0x0a: out.append(UInt8(ascii: "n"))
+                case 0x0d: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 15)]])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+        }
+    }
+
     /// JSON string escaping (RFC 8259 §7); scalars for which `alsoEscape`
     /// is true are written as `\uXXXX` too.
-    public static func escape(_ s: String, alsoEscape: (Unicode.Scalar) -> Bool = { _ in false }) -> String {
+    public static func escape(_ s: String, alsoEscape: (Unicode.Scalar) -> Bool) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for ch in s.unicodeScalars {
