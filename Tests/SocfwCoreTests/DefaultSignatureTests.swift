@@ -93,6 +93,50 @@ import Testing
     }
 }
 
+extension InspectorFlowLifetimeTests {
+    /// A closed connection (both FINs and the last ACK, or a RST) gives its
+    /// parser and reassembly buffers back at once, not when TIME_WAIT
+    /// expires: the next connection reuses them.
+    @Test(arguments: [false, true])
+    func aClosedConnectionGivesItsStateBackAtOnce(byReset: Bool) throws {
+        var spec = SignatureSpec(action: .alert, proto: .tcp, sid: 1, message: "stream", origin: SignatureOrigin(file: "t", line: 1))
+        spec.steps = [.content(ContentMatch(bytes: Array("never-present".utf8)))]
+        var pipeline = TCPFlowFixture.pipeline(try SignatureSet(specs: [spec] + DefaultSignatureTests.seeds.flatMap(\.specs)))
+        for port in UInt16(41000)..<41003 {
+            var flow = TCPFlowFixture()
+            flow.clientPort = port
+            _ = flow.open(&pipeline)
+            #expect(flow.send(HTTPRequests.get("/index.html"), &pipeline) == [.accept])
+            #expect(pipeline.inspector!.flowStatesInUse == 1)
+            #expect(pipeline.inspector!.streamCounters.activeBuffers == 1)
+            if byReset { flow.reset(&pipeline) } else { flow.close(&pipeline) }
+            #expect(pipeline.inspector!.flowStatesInUse == 0, "port \(port)")
+            #expect(pipeline.inspector!.streamCounters.activeBuffers == 0)
+            // Still tracked (TIME_WAIT / closed), not yet expired.
+            #expect(pipeline.tracker!.counters.active == Int(port - 41000) + 1)
+        }
+        // A late retransmission of a closed connection is inspected afresh.
+        var late = TCPFlowFixture()
+        late.clientPort = 41000
+        _ = late.run(&pipeline, TCPFlowFixture.segment(late.client, late.server, sport: late.clientPort, dport: late.serverPort,
+                                                        flags: 0x18, seq: late.clientSeq + 1,
+                                                        ack: late.serverSeq + 1, payload: Array("x".utf8)), { _ in })
+        #expect(pipeline.inspector!.counters.packets > 0)
+    }
+
+    /// An attack on a connection that then closes is still caught and the
+    /// flow still blocked: the early release comes after inspection.
+    @Test func anAttackInTheLastSegmentIsStillCaught() {
+        var pipeline = TCPFlowFixture.pipeline(DefaultSignatureTests.set)
+        var flow = TCPFlowFixture()
+        _ = flow.open(&pipeline)
+        #expect(flow.send(HTTPRequests.get("/x?id=1%20UNION%20SELECT%20pw%20FROM%20users"), &pipeline) == [.drop])
+        flow.close(&pipeline)
+        #expect(pipeline.inspector!.flowStatesInUse == 0)
+        #expect(pipeline.counters.signatureBlocked >= 1)
+    }
+}
+
 @Suite struct BlockedFlowTests {
     @Test func afterADropEveryLaterPacketOfTheFlowIsDroppedInBothDirections() {
         var pipeline = TCPFlowFixture.pipeline(DefaultSignatureTests.set)

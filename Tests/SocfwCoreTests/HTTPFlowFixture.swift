@@ -61,6 +61,24 @@ struct TCPFlowFixture {
         return verdicts
     }
 
+    /// Closes the connection: the client's FIN, the server's FIN, the client's last ACK.
+    mutating func close(_ pipeline: inout Pipeline, emit: (Event) -> Void = { _ in }) {
+        _ = run(&pipeline, TCPFlowFixture.segment(client, server, sport: clientPort, dport: serverPort, flags: 0x11,
+                                                   seq: clientSeq, ack: serverSeq), emit)
+        clientSeq &+= 1
+        _ = run(&pipeline, TCPFlowFixture.segment(server, client, sport: serverPort, dport: clientPort, flags: 0x11,
+                                                   seq: serverSeq, ack: clientSeq), emit)
+        serverSeq &+= 1
+        _ = run(&pipeline, TCPFlowFixture.segment(client, server, sport: clientPort, dport: serverPort, flags: 0x10,
+                                                   seq: clientSeq, ack: serverSeq), emit)
+    }
+
+    /// Resets the connection from the client.
+    mutating func reset(_ pipeline: inout Pipeline, emit: (Event) -> Void = { _ in }) {
+        _ = run(&pipeline, TCPFlowFixture.segment(client, server, sport: clientPort, dport: serverPort, flags: 0x14,
+                                                   seq: clientSeq, ack: serverSeq), emit)
+    }
+
     mutating func run(_ pipeline: inout Pipeline, _ packet: [UInt8], _ emit: (Event) -> Void) -> Verdict {
         now += 1_000_000
         return packet.withUnsafeBytes { pipeline.process($0, timestampNanoseconds: now, emit: emit).verdict }

@@ -55,7 +55,7 @@ public struct DetectorProbe {
         self.hub = hub
         config = hub.config
         anomalies = AnomalyDetector(config: hub.config.anomalies.limits)
-        rates = Array(repeating: RateDelta(), count: 1024)
+        rates = Array(repeating: RateDelta(), count: 2048)
         rateMask = 1023
         anomalyQuiet = Array(repeating: 0, count: 1024)
         slotFlags = Array(repeating: 0, count: max(flowCapacity, 1))
@@ -393,7 +393,12 @@ public struct DetectorProbe {
 
     @inline(__always)
     private mutating func withRate(_ key: DetectorKey, now: Int64, emit: (Detection) -> Void, _ body: (inout RateDelta) -> Void) {
-        let i = Int(truncatingIfNeeded: (Self.localHash(key.a, key.tag) ^ UInt64(key.port)) >> 54) & rateMask
+        // Sources in the upper half, destinations (and destination ports) in
+        // the lower: the many short-lived sources of busy servers would
+        // otherwise keep displacing the few busy destinations, each
+        // displacement a merge into the hub.
+        let h = Self.localHash(key.a, key.tag) ^ (UInt64(key.port) &* 0x9e37_79b9_7f4a_7c15)
+        let i = Int(truncatingIfNeeded: h >> 54) & rateMask | (key.tag == RateRole.source ? rateMask + 1 : 0)
         if rates[i].key != key {
             // Displaced: a busy entry goes to the hub now; a source that sent
             // a packet or two (a spoofed flood's) is not worth the lock.

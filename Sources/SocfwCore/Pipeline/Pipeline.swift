@@ -98,6 +98,8 @@ public struct Pipeline {
     let invalidVerdict: Verdict?
     /// Payload inspection (IDS signatures); nil: none.
     public private(set) var inspector: SignatureInspector?
+    /// `inspector.tcpInterest`, refreshed whenever its set changes.
+    private var inspectorInterest = SignatureInspector.TCPInterest()
     /// Behavioural detectors and protocol anomalies; nil: none.
     public private(set) var detectors: DetectorProbe?
     /// `detectors != nil`, kept apart: comparing the optional struct with nil
@@ -175,8 +177,13 @@ public struct Pipeline {
     @discardableResult
     public mutating func installSignatures(_ set: SignatureSet, config: InspectionConfig,
                                            flowCapacity: Int) -> [UInt64] {
-        if let inspector { return inspector.replace(set) }
+        if let inspector {
+            let old = inspector.replace(set)
+            inspectorInterest = inspector.tcpInterest
+            return old
+        }
         inspector = SignatureInspector(set: set, config: config, flowCapacity: flowCapacity)
+        inspectorInterest = inspector!.tcpInterest
         // The inspector keeps per-slot state (stream buffers, HTTP parser):
         // freed when the tracker ends the slot's flow.
         if tracker != nil { tracker!.recordsEndedSlots = true }
@@ -208,11 +215,11 @@ public struct Pipeline {
     /// ACKs, a direction nothing inspects) skip the inspector; blocked flows
     /// were dropped before this.
     @inline(__always)
-    func inspectorSkips(_ inspector: SignatureInspector, _ p: PacketSummary, _ flow: TrackResult?) -> Bool {
+    func inspectorSkips(_ p: PacketSummary, _ flow: TrackResult?) -> Bool {
         // A new flow always reaches the inspector: it resets the slot's state.
         guard p.l4Protocol == IPProtocolNumber.tcp, let t = flow, t.index >= 0, !t.created else { return false }
-        return !inspector.concernsTCP(payloadLength: p.payloadLength, syn: p.tcpFlags.contains(.syn),
-                                      toServer: t.direction == .original)
+        return !inspectorInterest.concerns(payloadLength: p.payloadLength, syn: p.tcpFlags.contains(.syn),
+                                           toServer: t.direction == .original)
     }
 
     /// A packet of `t` was dropped or rejected: like Linux, never confirm a
@@ -328,13 +335,17 @@ public struct Pipeline {
         var eventCount: UInt64 = 0
         if inspector != nil, let t = flow, t.blocked {
             // A signature blocked this flow: the rest of it is dropped.
+            if t.finished, t.index >= 0 { inspector!.release(slot: t.index) }
             counters.signatureBlocked &+= 1
             counters.blockedFlowPackets &+= 1
             counters.count(.drop)
             return PacketResult(verdict: .drop, summary: summary, ruleIndex: -1, malformed: false, flow: t,
                                 signatureVerdict: true)
         }
-        if let inspector, !inspectorSkips(inspector, summary, flow) {
+        // Decided from a copy of what the inspector wants: most packets skip
+        // it without a reference to it being taken (a retain and a release).
+        if inspector != nil, !inspectorSkips(summary, flow) {
+            let inspector = self.inspector!
             let inspectionFlow = flow.flatMap { t in
                 t.index >= 0 ? InspectionFlow(slot: t.index, flowID: t.flowID, created: t.created,
                                               toServer: t.direction == .original, established: t.state == .established)
@@ -364,6 +375,13 @@ public struct Pipeline {
                 result.signatureVerdict = true
                 return result
             }
+        }
+        if let t = flow, t.finished, t.index >= 0, inspector != nil {
+            // The connection is over: its parser, flowbits and reassembly
+            // buffers go back to the pool now, not when the flow expires
+            // (TIME_WAIT lasts minutes; busy servers close thousands of
+            // connections a second). A late retransmission starts afresh.
+            inspector!.release(slot: t.index)
         }
         let rules = ruleSet
         let packetBytes = wireLength ?? bytes.count

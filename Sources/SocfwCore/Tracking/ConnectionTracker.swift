@@ -40,6 +40,10 @@ public struct TrackResult: Sendable, Equatable {
     /// This packet completed the TCP three-way handshake (the client's ACK
     /// of the SYN-ACK): SYN-flood detection counts completions.
     public var handshakeCompleted = false
+    /// This packet ended the TCP connection (into TIME_WAIT, or closed by a
+    /// RST): neither side will send data on it again, so what inspects its
+    /// payload may let go of the flow's state now rather than at expiry.
+    public var finished = false
 
     static func untracked(_ state: ConnectionState, reason: TrackInvalidReason? = nil, flowID: UInt64 = 0) -> TrackResult {
         TrackResult(state: state, direction: .original, index: -1, invalidReason: reason, created: false,
@@ -145,6 +149,7 @@ public struct ConnectionTracker {
                     case .accepted(let state):
                         timeout = timeouts.seconds(for: state)
                         result.handshakeCompleted = state == .established && before == .synReceived
+                        result.finished = state != before && (state == .timeWait || state == .closed)
                         if c.tcp.assured { c.assured = true }
                     }
                 }

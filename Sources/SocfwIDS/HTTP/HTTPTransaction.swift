@@ -516,9 +516,11 @@ public struct HTTPTransaction: Sendable {
         } else {
             for i in spans.indices { spans[i] = .absent }
         }
-        entries.removeAll(keepingCapacity: true)
+        // removeAll(keepingCapacity:) on an array without storage of its own
+        // (empty, capacity 0) takes the unspecialized allocation path: skip it.
+        if !entries.isEmpty { entries.removeAll(keepingCapacity: true) }
         if entries.capacity < 16 { entries.reserveCapacity(16) }
-        foldedLines.removeAll(keepingCapacity: true)
+        if !foldedLines.isEmpty { foldedLines.removeAll(keepingCapacity: true) }
         index = 0
         anomalies = []
         hasBody = false

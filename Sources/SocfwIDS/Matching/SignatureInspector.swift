@@ -153,10 +153,38 @@ public final class SignatureInspector {
     /// The inspector checks it itself; callers may use it to skip the call,
     /// but must then drop the packets of flows it blocked themselves.
     public func concernsTCP(payloadLength: Int, syn: Bool, toServer: Bool?) -> Bool {
-        if shape.header { return true }
-        if payloadLength == 0 && !syn { return false }
-        guard let toServer, !shape.packet else { return true }
-        return toServer ? shape.streamToServer || shape.http : shape.streamToClient
+        tcpInterest.concerns(payloadLength: payloadLength, syn: syn, toServer: toServer)
+    }
+
+    /// Flows holding inspection state now (HTTP parser, flowbits): a flow
+    /// gives it back when it ends, or as soon as its TCP connection closes.
+    public var flowStatesInUse: Int { states.count - freeStates.count }
+
+    /// `concernsTCP` as a value: a caller may keep it (it changes only with
+    /// `replace`) and decide without touching the inspector.
+    public var tcpInterest: TCPInterest {
+        TCPInterest(header: shape.header, packet: shape.packet, toServer: shape.streamToServer || shape.http,
+                    toClient: shape.streamToClient)
+    }
+
+    public struct TCPInterest: Sendable, Equatable {
+        var header = false, packet = false, toServer = false, toClient = false
+
+        public init() {}
+        init(header: Bool, packet: Bool, toServer: Bool, toClient: Bool) {
+            self.header = header
+            self.packet = packet
+            self.toServer = toServer
+            self.toClient = toClient
+        }
+
+        @inline(__always)
+        public func concerns(payloadLength: Int, syn: Bool, toServer: Bool?) -> Bool {
+            if header { return true }
+            if payloadLength == 0 && !syn { return false }
+            guard let toServer, !packet else { return true }
+            return toServer ? self.toServer : toClient
+        }
     }
 
     struct FlowSlot {
@@ -524,7 +552,7 @@ public final class SignatureInspector {
         if slots[slot].state >= 0 {
             let s = Int(slots[slot].state)
             states[s].http.reset()
-            states[s].bits.removeAll(keepingCapacity: true)
+            if !states[s].bits.isEmpty { states[s].bits.removeAll(keepingCapacity: true) }
             freeStates.append(slots[slot].state)
         }
         slots[slot] = FlowSlot(flowID: flowID)
