@@ -96,32 +96,14 @@ public enum JSONText {
         }
 
         mutating func object(depth: Int) throws(SyntaxError) -> JSONValue {
-            guard depth <= JSONText.maxDepth else { throw error("nested deeper than \(JSONText.maxDepth)") }
-            offset += 1
-            var members: [String: JSONValue] = [:]
-            skipSpace()
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") { offset += 1; return .object(members) }
-            while true {
-                skipSpace()
-                guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-                let key = try string()
-                skipSpace()
-                guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                offset += 1
-                skipSpace()
-                members[key] = try value(depth: depth)
-                skipSpace()
-                guard offset < bytes.count else { throw error("unexpected end") }
-                if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
-                if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .object(members) }
-                throw error("expected ',' or '}'")
-            }
+            .object(try object(depth: depth, keepingRaw: nil).members)
         }
 
-        /// An object whose `rawKey` member is skipped (validated, not built)
-        /// and reported as a byte range; every other member is built.
-        mutating func object(depth: Int, keepingRaw rawKey: String)
+        /// An object; its `rawKey` member, if any, is skipped (validated, not
+        /// built) and reported as a byte range; every other member is built.
+        mutating func object(depth: Int, keepingRaw rawKey: String?)
             throws(SyntaxError) -> (members: [String: JSONValue], raw: Range<Int>?) {
+            guard depth <= JSONText.maxDepth else { throw error("nested deeper than \(JSONText.maxDepth)") }
             offset += 1
             var members: [String: JSONValue] = [:]
             var raw: Range<Int>?
