@@ -96,6 +96,8 @@ let package = Package(
             name: "SocfwStore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3's column accessors, for rows read in place (alerts pages).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

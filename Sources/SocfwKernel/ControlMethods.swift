@@ -136,23 +136,32 @@ extension InlineEngine {
             },
             ControlMethod("alerts.list") { [self] r throws(ControlError) in
                 let query = try Self.alertQuery(r)
-                let page: [AlertRecord]
-                do throws(StoreError) { page = try alerts.list(query) } catch {
-                    throw ControlError(.refused, "alerts: \(error)")
-                }
-                let next: JSONValue = page.count == query.limit ? page.last.map { .string(String($0.id)) } ?? .null : .null
-                // Written straight to text: a page of 100 alerts is ~60 KB.
+                // Written straight to text, rows read in place: a page of 100
+                // alerts is ~60 KB, and building records and values for it cost
+                // more than the query.
                 var text: [UInt8] = [UInt8(ascii: "[")]
-                text.reserveCapacity(page.count * 700)
-                for (i, alert) in page.enumerated() {
-                    if i > 0 { text.append(UInt8(ascii: ",")) }
-                    Self.appendAlertJSON(alert, to: &text)
+                text.reserveCapacity(query.limit * 700)
+                // Through a pointer: the closures run inside the store's read,
+                // and a captured variable would be checked on every access.
+                let visited = try withUnsafeMutablePointer(to: &text) { (page) throws(ControlError) -> (count: Int, lastID: Int64?) in
+                    do throws(StoreError) {
+                        return try alerts.visit(query, record: { record in
+                            if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
+                            Self.appendAlertJSON(record, to: &page.pointee)
+                        }, row: { row in
+                            if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
+                            Self.appendAlertJSON(row, to: &page.pointee)
+                        })
+                    } catch {
+                        throw ControlError(.refused, "alerts: \(error)")
+                    }
                 }
                 text.append(UInt8(ascii: "]"))
+                let next: JSONValue = visited.count == query.limit ? visited.lastID.map { .string(String($0)) } ?? .null : .null
                 // The page's members first, the alerts last: a client that looks
                 // for next_cursor finds it without reading 100 alerts.
                 return .object([("next_cursor", next), ("persisted", .bool(store != nil)),
-                                ("alerts", .raw(String(decoding: text, as: UTF8.self)))])
+                                ("alerts", .rawBytes(text))])
             },
             ControlMethod("alerts.ack", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["id"])
@@ -517,27 +526,26 @@ extension InlineEngine {
     }
 
     /// One alert's JSON text, written without building a value (pages of
-    /// `alerts.list` are ~60 KB). `eve` is the EVE line socfwd wrote, inserted as is.
-    static func appendAlertJSON(_ a: AlertRecord, to out: inout [UInt8]) {
+    /// `alerts.list` are ~60 KB), from a record or a row read in place: the
+    /// same layout for both. `eve` is the EVE line socfwd wrote, inserted as is.
+    static func appendAlertJSON(_ a: some AlertJSONSource, to out: inout [UInt8]) {
         func key(_ k: StaticString) {
             out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
         }
         func int(_ v: Int64?) { if let v { JSONValue.appendDecimal(v, to: &out) } else { key("null") } }
-        func string(_ v: String?) { if let v { JSONValue.appendString(v, to: &out) } else { key("null") } }
-        key("{\"id\":"); int(a.id)
-        key(",\"timestamp_ns\":"); int(a.timestamp)
-        key(",\"source\":"); string(a.source)
-        key(",\"severity\":"); int(Int64(a.severity))
-        key(",\"title\":"); string(a.title)
-        key(",\"message\":"); string(a.message)
-        key(",\"signature_id\":"); int(a.signatureID)
-        key(",\"src_ip\":"); string(a.srcIP)
-        key(",\"dst_ip\":"); string(a.dstIP)
-        key(a.acknowledged ? ",\"acknowledged\":true" : ",\"acknowledged\":false")
-        key(",\"acknowledged_by\":"); string(a.acknowledgedBy)
-        key(",\"acknowledged_at_ns\":"); int(a.acknowledgedAt)
-        key(",\"eve\":")
-        if let eve = a.eve { out.append(contentsOf: eve.utf8) } else { key("null") }
+        key("{\"id\":"); int(a.alertID)
+        key(",\"timestamp_ns\":"); int(a.integer(.timestamp))
+        key(",\"source\":"); a.appendString(.source, to: &out)
+        key(",\"severity\":"); int(a.integer(.severity))
+        key(",\"title\":"); a.appendString(.title, to: &out)
+        key(",\"message\":"); a.appendString(.message, to: &out)
+        key(",\"signature_id\":"); int(a.integer(.signatureID))
+        key(",\"src_ip\":"); a.appendString(.srcIP, to: &out)
+        key(",\"dst_ip\":"); a.appendString(.dstIP, to: &out)
+        key(a.integer(.acknowledged) ?? 0 != 0 ? ",\"acknowledged\":true" : ",\"acknowledged\":false")
+        key(",\"acknowledged_by\":"); a.appendString(.acknowledgedBy, to: &out)
+        key(",\"acknowledged_at_ns\":"); int(a.integer(.acknowledgedAt))
+        key(",\"eve\":"); a.appendRaw(.eve, to: &out)
         key("}")
     }
 
@@ -670,5 +678,75 @@ final class RateTracker: Sendable {
             }
             return l.rate
         }
+    }
+}
+
+/// What `appendAlertJSON` reads of an alert, by column: a record, or a row
+/// read in place from the database.
+protocol AlertJSONSource {
+    var alertID: Int64 { get }
+    /// An integer column (booleans as 0 or 1); nil for NULL.
+    func integer(_ column: AlertRowView.Column) -> Int64?
+    /// A text column as a JSON string, or null.
+    func appendString(_ column: AlertRowView.Column, to out: inout [UInt8])
+    /// A column holding JSON text, inserted as is, or null.
+    func appendRaw(_ column: AlertRowView.Column, to out: inout [UInt8])
+}
+
+extension AlertRecord: AlertJSONSource {
+    var alertID: Int64 { id }
+
+    func integer(_ column: AlertRowView.Column) -> Int64? {
+        switch column {
+        case .id: id
+        case .timestamp: timestamp
+        case .severity: Int64(severity)
+        case .signatureID: signatureID
+        case .acknowledged: acknowledged ? 1 : 0
+        case .acknowledgedAt: acknowledgedAt
+        default: nil
+        }
+    }
+
+    private func text(_ column: AlertRowView.Column) -> String? {
+        switch column {
+        case .source: source
+        case .title: title
+        case .message: message
+        case .srcIP: srcIP
+        case .dstIP: dstIP
+        case .acknowledgedBy: acknowledgedBy
+        case .eve: eve
+        default: nil
+        }
+    }
+
+    func appendString(_ column: AlertRowView.Column, to out: inout [UInt8]) {
+        if let s = text(column) { JSONValue.appendString(s, to: &out) } else { out.append(contentsOf: "null".utf8) }
+    }
+
+    func appendRaw(_ column: AlertRowView.Column, to out: inout [UInt8]) {
+        if let s = text(column) { out.append(contentsOf: s.utf8) } else { out.append(contentsOf: "null".utf8) }
+    }
+}
+
+extension AlertRowView: AlertJSONSource {
+    var alertID: Int64 { id }
+
+    func appendString(_ column: AlertRowView.Column, to out: inout [UInt8]) {
+        guard let bytes = text(column) else { return out.append(contentsOf: "null".utf8) }
+        out.append(0x22)
+        if bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil {
+            EveJSON.appendEscaped(utf8: bytes, to: &out)
+        } else {
+            // Not socfwd's writing (it stores valid UTF-8): repaired, as a String read would be.
+            EveJSON.appendEscaped(String(decoding: bytes, as: UTF8.self), to: &out)
+        }
+        out.append(0x22)
+    }
+
+    func appendRaw(_ column: AlertRowView.Column, to out: inout [UInt8]) {
+        guard let bytes = text(column), !bytes.isEmpty else { return out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: bytes)
     }
 }

@@ -159,6 +159,13 @@ public final class ControlServer: @unchecked Sendable {
             output += line.utf8
             output.append(0x0a)
         }
+
+        /// A successful reply, written straight into the output (a page of
+        /// alerts is ~60 KB: no String of it is made).
+        func sendResult(id: JSONValue, _ result: JSONValue) {
+            JSONValue.object([("id", id), ("result", result)]).write(into: &output)
+            output.append(0x0a)
+        }
     }
 
     private func run() {
@@ -264,7 +271,10 @@ public final class ControlServer: @unchecked Sendable {
             let line = String(decoding: c.input[..<newline], as: UTF8.self)
             c.input.removeSubrange(...newline)
             guard !line.allSatisfy({ $0 == " " || $0 == "\r" || $0 == "\t" }) else { continue }
-            c.send(answer(line, peer: c.peer, client: c))
+            switch answer(line, peer: c.peer, client: c) {
+            case let .line(text): c.send(text)
+            case let .result(id, result): c.sendResult(id: id, result)
+            }
         }
         if c.input.count > ControlProtocol.maxLineBytes && (c.input.firstIndex(of: 0x0a) ?? Int.max) > ControlProtocol.maxLineBytes {
             c.input.removeAll()
@@ -274,28 +284,35 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
-    private func answer(_ line: String, peer: Peer, client: Client) -> String {
+    /// What a request line is answered with: a line of text (errors,
+    /// subscriptions), or a method's result to be written out as bytes.
+    private enum Answer {
+        case line(String)
+        case result(id: JSONValue, JSONValue)
+    }
+
+    private func answer(_ line: String, peer: Peer, client: Client) -> Answer {
         var request: ControlRequest
         switch ControlProtocol.parseRequest(line) {
-        case let .failure(f): return ControlProtocol.reply(id: f.id, error: f.error)
+        case let .failure(f): return .line(ControlProtocol.reply(id: f.id, error: f.error))
         case let .success(r): request = r
         }
         request.callerUID = peer.uid
         request.callerCanWrite = peer.canWrite
         do throws(ControlError) { try request.takeActor() } catch {
-            return ControlProtocol.reply(id: request.id, error: error)
+            return .line(ControlProtocol.reply(id: request.id, error: error))
         }
         if request.method == "subscribe" {
-            return subscribe(request, client: client)
+            return .line(subscribe(request, client: client))
         }
         guard let method = methods[request.method] else {
             let known = (methods.keys + ["subscribe"]).sorted().joined(separator: ", ")
-            return ControlProtocol.reply(id: request.id, error: ControlError(.unknownMethod,
-                "unknown method '\(request.method)' (methods: \(known))"))
+            return .line(ControlProtocol.reply(id: request.id, error: ControlError(.unknownMethod,
+                "unknown method '\(request.method)' (methods: \(known))")))
         }
         if method.mutating && !peer.canWrite {
-            return ControlProtocol.reply(id: request.id, error: ControlError(.permissionDenied,
-                "permission denied: \(request.method) changes socfwd; uid \(peer.uid) needs to be root or in group '\(adminGroup.name)'"))
+            return .line(ControlProtocol.reply(id: request.id, error: ControlError(.permissionDenied,
+                "permission denied: \(request.method) changes socfwd; uid \(peer.uid) needs to be root or in group '\(adminGroup.name)'")))
         }
         do throws(ControlError) {
             let result = try method.handler(request)
@@ -303,9 +320,9 @@ public final class ControlServer: @unchecked Sendable {
                 logger.info("control: \(request.method) by uid \(peer.uid) pid \(peer.pid)")
                 auditor?(request.method, request.actor, request.params)
             }
-            return ControlProtocol.reply(id: request.id, result: result)
+            return .result(id: request.id, result)
         } catch {
-            return ControlProtocol.reply(id: request.id, error: error)
+            return .line(ControlProtocol.reply(id: request.id, error: error))
         }
     }
 

@@ -96,6 +96,56 @@ public final class AlertBook: Sendable {
         return Array(merged.sorted { $0.id > $1.id }.prefix(query.limit))
     }
 
+    /// `list` for a caller that writes the page out: up to `query.limit`
+    /// alerts, newest first — the ones the writer has not written yet (and
+    /// rows whose acknowledgement it has not written) to `record`, the rest
+    /// to `row`, read in place from the database without making an
+    /// `AlertRecord` (a page of 100 is ~60 KB of text). The highest stored
+    /// id and the rows come from one snapshot, so nothing is listed twice.
+    /// Returns how many were visited and the last one's id.
+    public func visit(_ query: AlertQuery, record: (AlertRecord) -> Void, row: (AlertRowView) -> Void)
+        throws(StoreError) -> (count: Int, lastID: Int64?) {
+        guard let store = state.withLock({ $0.store }) else {
+            let page = try list(query)
+            page.forEach(record)
+            return (page.count, page.last?.id)
+        }
+        var count = 0
+        var last: Int64?
+        try store.withAlertRows(query) { written, rows in
+            let (unwritten, pending) = state.withLock { s -> ([AlertRecord], [Int64: AlertRecord]) in
+                var out: [AlertRecord] = []
+                let n = s.ring.count
+                var k = 0
+                while k < n, out.count < query.limit {
+                    let r = s.ring[(s.head + n - 1 - k) % n]
+                    if r.id <= written { break }
+                    if query.matches(r) { out.append(r) }
+                    k += 1
+                }
+                return (out, s.pendingAcks)
+            }
+            // The ring is newest first from its head: already in id order.
+            for r in unwritten {
+                record(r)
+                count += 1
+                last = r.id
+            }
+            while count < query.limit, let view = try rows.next() {
+                let id = view.id
+                if let acked = pending[id] {
+                    if query.openOnly && acked.acknowledged { continue }
+                    record(acked)
+                } else {
+                    row(view)
+                }
+                count += 1
+                last = id
+            }
+        }
+        return (count, last)
+    }
+
     /// Marks alert `id` acknowledged by `actor` (the first acknowledgement stands).
     public func acknowledge(id: Int64, by actor: String, at time: Int64) -> Result<AlertRecord, AckError> {
         let (inRing, store, writer) = state.withLock { s in (s.ring.first { $0.id == id }, s.store, s.writer) }

@@ -1,4 +1,5 @@
 internal import GRDB
+internal import GRDBSQLite
 
 extension SocfwStore {
     /// Stores a batch of alerts in one transaction; an `id` of 0 is assigned by SQLite, any
@@ -44,6 +45,22 @@ extension SocfwStore {
         }
     }
 
+    /// In one read snapshot: the highest stored id, then `visit` with each
+    /// row `query` selects, newest first, read in place from the statement
+    /// (no strings are made); `visit` returns false to stop. `AlertBook`
+    /// renders pages this way.
+    func withAlertRows(_ query: AlertQuery, _ body: (_ highestID: Int64, _ rows: inout AlertRows) throws -> Void)
+        throws(StoreError) {
+        try read("list alerts") { db in
+            let highest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM alerts")) ?? 0
+            let (clause, arguments) = query.sqlFilter
+            let statement = try db.cachedStatement(sql: "SELECT \(AlertRecord.columns) FROM alerts \(clause) ORDER BY id DESC LIMIT ?")
+            var rows = AlertRows(cursor: try Row.fetchCursor(statement, arguments: StatementArguments(arguments + [query.limit])),
+                                 sqliteStatement: statement.sqliteStatement)
+            try body(highest, &rows)
+        }
+    }
+
     /// One alert by id, or nil.
     public func alert(id: Int64) throws(StoreError) -> AlertRecord? {
         try read("alert \(id)") { db in
@@ -53,7 +70,7 @@ extension SocfwStore {
 
     /// The highest alert id stored (0 when there is none): socfwd numbers new alerts after it.
     public func maxAlertID() throws(StoreError) -> Int64 {
-        try read("highest alert id") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM alerts") ?? 0 }
+        try read("highest alert id") { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM alerts")) ?? 0 }
     }
 
     /// Marks an open alert acknowledged by `actor` at `time`. Returns the updated alert, or nil
@@ -65,5 +82,45 @@ extension SocfwStore {
                 WHERE id = ? AND acknowledged = 0 RETURNING \(AlertRecord.columns)
                 """, arguments: [actor, time, id]).map(AlertRecord.init(row:))
         }
+    }
+}
+
+/// The rows of an alerts query, one at a time; each `AlertRowView` is valid
+/// until the next call to `next`.
+struct AlertRows {
+    /// Steps the statement (and resets it when done).
+    let cursor: RowCursor
+    /// The statement `cursor` steps, whose current row is read in place.
+    let sqliteStatement: OpaquePointer
+
+    mutating func next() throws -> AlertRowView? {
+        guard try cursor.next() != nil else { return nil }
+        return AlertRowView(statement: sqliteStatement)
+    }
+}
+
+/// One row of `alerts` read in place, in `AlertRecord.columns`' order,
+/// straight from the SQLite statement: text is the statement's own bytes,
+/// valid only until the cursor moves (the caller is called with each row).
+public struct AlertRowView {
+    fileprivate let statement: OpaquePointer
+
+    public enum Column: Int32 {
+        case id, timestamp, source, severity, title, message, signatureID, srcIP, dstIP
+        case acknowledged, acknowledgedBy, acknowledgedAt, eve
+    }
+
+    public var id: Int64 { sqlite3_column_int64(statement, Column.id.rawValue) }
+
+    /// An integer column; nil when NULL.
+    public func integer(_ column: Column) -> Int64? {
+        sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL
+            ? nil : sqlite3_column_int64(statement, column.rawValue)
+    }
+
+    /// A text column's UTF-8 bytes (nil when NULL), valid while this row is.
+    public func text(_ column: Column) -> UnsafeRawBufferPointer? {
+        guard let bytes = sqlite3_column_text(statement, column.rawValue) else { return nil }
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
     }
 }

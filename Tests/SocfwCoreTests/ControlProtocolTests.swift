@@ -61,10 +61,11 @@ import SocfwCore
             ("min", .int(.min)), ("max", .int(.max)), ("zero", .int(0)), ("neg", .int(-42)),
             ("d", .double(2.5)), ("inf", .double(.infinity)), ("t", .bool(true)), ("n", .null),
             ("raw", .raw(#"{"x":[1]}"#)), ("a", .array([])), ("o", .object([])), ("k\"ey", .int(1)),
+            ("bytes", .rawBytes(Array("[1,2]".utf8))),
         ])
         #expect(v.serialized == #"{"s":"plain","e":"q\"b\\n\nr\rt\tc\u0001\u001fé€💥/","min":-9223372036854775808,"#
             + #""max":9223372036854775807,"zero":0,"neg":-42,"d":2.5,"inf":null,"t":true,"n":null,"raw":{"x":[1]},"#
-            + #""a":[],"o":{},"k\"ey":1}"#)
+            + #""a":[],"o":{},"k\"ey":1,"bytes":[1,2]}"#)
         #expect(EveJSON.escape("no escapes at all") == "no escapes at all")
         #expect(EveJSON.escape("tab\there") == #"tab\there"#)
         // The scalar-aware form still escapes what its caller asks for.

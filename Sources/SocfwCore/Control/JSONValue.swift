@@ -13,6 +13,8 @@ public enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     /// Already-serialized JSON, inserted as is (counters the engine renders itself).
     case raw(String)
+    /// The same as UTF-8 bytes (a page socfwd writes as bytes: no String of it is made).
+    case rawBytes([UInt8])
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -24,6 +26,7 @@ public enum JSONValue: Equatable, Sendable {
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case let (.raw(x), .raw(y)): return x == y
+        case let (.rawBytes(x), .rawBytes(y)): return x == y
         default: return false
         }
     }
@@ -74,6 +77,7 @@ public enum JSONValue: Equatable, Sendable {
         case let .double(d): out.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
         case let .string(s): Self.appendString(s, to: &out)
         case let .raw(r): out.append(contentsOf: r.utf8)
+        case let .rawBytes(r): out.append(contentsOf: r)
         case let .array(items):
             out.append(UInt8(ascii: "["))
             for (i, v) in items.enumerated() {

@@ -219,7 +219,12 @@ public enum EveJSON {
     /// Appends `s`'s JSON escaping (without quotes) to UTF-8 bytes.
     public static func appendEscaped(_ s: String, to out: inout [UInt8]) {
         var s = s
-        s.withUTF8 { bytes in
+        s.withUTF8 { appendEscaped(utf8: UnsafeRawBufferPointer($0), to: &out) }
+    }
+
+    /// Appends the JSON escaping (without quotes) of UTF-8 text to bytes.
+    public static func appendEscaped(utf8 raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        raw.withMemoryRebound(to: UInt8.self) { bytes in
             var run = 0  // start of the bytes not yet copied
             for i in 0..<bytes.count {
                 let b = bytes[i]
