@@ -3,6 +3,8 @@ import PackageDescription
 
 // Layering (see Docs/architecture.md):
 //   SocfwWire, SocfwCapture  — pure Swift, no dependencies: packet views, pcap/pcapng.
+//   SocfwJSON                — pure Swift: JSON text to values in one pass (control
+//                              protocol: socfwd, socfwctl, socfw-api).
 //   SocfwRegex               — PCRE2 (JIT, bounded) behind a small Swift API; the one C
 //                              library the core uses (userland, no root).
 //   SocfwIDS                 — signatures: Suricata/Snort rule language, stream reassembly,
@@ -37,6 +39,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "SocfwWire"),
+        // JSON text to values in one pass (socfwd's control protocol, socfw-api).
+        .target(name: "SocfwJSON"),
         .target(name: "SocfwCapture"),
         .systemLibrary(name: "CPCRE2", path: "Modules/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
@@ -53,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "SocfwCore",
-            dependencies: ["SocfwWire", "SocfwCapture", "SocfwRegex", "SocfwIDS",
+            dependencies: ["SocfwWire", "SocfwCapture", "SocfwRegex", "SocfwIDS", "SocfwJSON",
                            .product(name: "Yams", package: "Yams")]
         ),
         .systemLibrary(name: "CNetfilterQueue", path: "Modules/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
@@ -85,7 +89,7 @@ let package = Package(
         .executableTarget(name: "socfw-nftset", dependencies: ["SocfwKernel", "SocfwCore"]),
         .executableTarget(
             name: "socfwctl",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SocfwJSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "SocfwWireTests", dependencies: ["SocfwWire"]),
         .testTarget(name: "SocfwCaptureTests", dependencies: ["SocfwCapture"]),
@@ -106,6 +110,7 @@ let package = Package(
         .target(
             name: "SocfwAPI",
             dependencies: [
+                "SocfwJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -1,9 +1,10 @@
 import Foundation
+import SocfwJSON
 
 /// A JSON value as the control protocol carries it. Integers, floating-point
 /// numbers and booleans stay apart (JSONSerialization's NSNumber blurs them),
 /// so `--json` prints back exactly the kinds the server sent.
-enum JSONValue: Codable, Equatable, Sendable {
+enum JSONValue: Encodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -11,25 +12,6 @@ enum JSONValue: Codable, Equatable, Sendable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -44,9 +26,9 @@ enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
-    /// Parses one protocol line.
-    init(line: some Sequence<UInt8>) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+    /// Parses one protocol line (SocfwJSON's one-pass reader).
+    init(line: some Collection<UInt8>) throws {
+        self = try JSONReader.parse(line, as: JSONValue.self)
     }
 
     /// One line of JSON, as sent on the socket (no newline inside).
@@ -119,5 +101,17 @@ enum JSONValue: Codable, Equatable, Sendable {
         case let .array(a): return a.map(\.displayText).joined(separator: ", ")
         case .object: return compactText
         }
+    }
+}
+
+extension JSONValue: JSONBuildable {
+    static var jsonNull: JSONValue { .null }
+    static func jsonBool(_ value: Bool) -> JSONValue { .bool(value) }
+    static func jsonInteger(_ value: Int64) -> JSONValue { .int(value) }
+    static func jsonDouble(_ value: Double) -> JSONValue { .double(value) }
+    static func jsonString(_ value: String) -> JSONValue { .string(value) }
+    static func jsonArray(_ items: [JSONValue]) -> JSONValue { .array(items) }
+    static func jsonObject(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(Dictionary(members, uniquingKeysWith: { _, last in last }))
     }
 }

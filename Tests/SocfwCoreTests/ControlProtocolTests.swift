@@ -72,6 +72,20 @@ import SocfwCore
         #expect(EveJSON.escape("a\u{2028}b") { $0 == "\u{2028}" } == #"a\u2028b"#)
     }
 
+    @Test func theOnePassReaderKeepsOrderAndTheLastOfARepeatedName() throws {
+        let v = try JSONValue.parse(#" {"b":1,"a":[true,null,-0.5,"\u00e9\ud834\udd1e"],"b":2} "#)
+        #expect(v == .object([("a", .array([.bool(true), .null, .double(-0.5), .string("é𝄞")])), ("b", .int(2))]))
+        #expect(v["b"] == .int(2))
+        for bad in ["", "{", #"{"a":}"#, "[1,]", #""\ud800""#, "01", "1e999", "[1] 2", String(repeating: "[", count: 300)] {
+            #expect(throws: JSONValue.JSONParseError.self) { try JSONValue.parse(bad) }
+        }
+        // A request whose method is given twice is answered for the last one.
+        guard case let .success(r) = ControlProtocol.parseRequest(#"{"id":1,"method":"quarantine.add","method":"status"}"#) else {
+            Issue.record("not parsed"); return
+        }
+        #expect(r.method == "status")
+    }
+
     @Test func mutatedRequestsNeverCrashTheParser() {
         var rng = TestRNG(seed: 5)
         let seed = Array(#"{"id":12,"method":"rules.add","params":{"rule":{"name":"a","conditions":[{"value":["1","2"]}]}}}"#.utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import SocfwJSON
 
 /// A JSON value for the control protocol: parsed from requests, built for
 /// replies. Objects keep their keys in the order given, so replies read the
@@ -118,16 +119,18 @@ public enum JSONValue: Equatable, Sendable {
 
     // MARK: Parsing
 
-    /// Parses one JSON text with Foundation's decoder (object key order is
-    /// not kept: requests do not depend on it).
+    /// Parses one JSON text in one pass (SocfwJSON's reader; object members
+    /// keep their order). Foundation's decoder took ~25 µs per control request.
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONParseError(message: detail ?? context.debugDescription)
-        } catch {
-            throw JSONParseError(message: "\(error)")
+        var text = text
+        let result = text.withUTF8 { bytes in
+            Result { () throws(JSONReader.SyntaxError) -> JSONValue in
+                try JSONReader.parse(UnsafeRawBufferPointer(bytes), as: JSONValue.self)
+            }
+        }
+        switch result {
+        case let .success(value): return value
+        case let .failure(error): throw JSONParseError(message: error.description)
         }
     }
 
@@ -137,26 +140,22 @@ public enum JSONValue: Equatable, Sendable {
     }
 }
 
-extension JSONValue: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        // Strings first: the most common value in requests, and every failed
-        // attempt costs a thrown error.
-        if c.decodeNil() {
-            self = .null
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            let o = try c.decode([String: JSONValue].self)
-            self = .object(o.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        }
+extension JSONValue: JSONBuildable {
+    public static var jsonNull: JSONValue { .null }
+    public static func jsonBool(_ value: Bool) -> JSONValue { .bool(value) }
+    public static func jsonInteger(_ value: Int64) -> JSONValue { .int(value) }
+    public static func jsonDouble(_ value: Double) -> JSONValue { .double(value) }
+    public static func jsonString(_ value: String) -> JSONValue { .string(value) }
+    public static func jsonArray(_ items: [JSONValue]) -> JSONValue { .array(items) }
+    /// A name given twice counts once, with its last value (as Foundation's
+    /// decoder had it, and socfw-api's reader has it).
+    public static func jsonObject(_ members: [(String, JSONValue)]) -> JSONValue {
+        guard members.count > 1 else { return .object(members) }
+        var seen = Set<String>()
+        guard members.contains(where: { !seen.insert($0.0).inserted }) else { return .object(members) }
+        var kept = Set<String>()
+        var out: [(String, JSONValue)] = []
+        for (name, value) in members.reversed() where kept.insert(name).inserted { out.append((name, value)) }
+        return .object(out.reversed())
     }
 }
