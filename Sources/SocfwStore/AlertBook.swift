@@ -68,32 +68,9 @@ public final class AlertBook: Sendable {
     /// it writes in order) and acknowledgements it has not written yet.
     /// Costs the query plus the few unwritten alerts, not the whole ring.
     public func list(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
-        guard let store = state.withLock({ $0.store }) else {
-            let recent = state.withLock { s in s.ring.filter(query.matches) }
-            return Array(recent.sorted { $0.id > $1.id }.prefix(query.limit))
-        }
-        let written = try store.maxAlertID()
-        let (unwritten, pending) = state.withLock { s -> ([AlertRecord], [Int64: AlertRecord]) in
-            var out: [AlertRecord] = []
-            let n = s.ring.count
-            var k = 0
-            while k < n {
-                let r = s.ring[(s.head + n - 1 - k) % n]
-                if r.id <= written { break }
-                if query.matches(r) { out.append(r) }
-                k += 1
-            }
-            return (out, s.pendingAcks)
-        }
-        var rows = try store.alerts(query)
-        if !pending.isEmpty {
-            for i in rows.indices { if let acked = pending[rows[i].id] { rows[i] = acked } }
-            if query.openOnly { rows.removeAll { $0.acknowledged } }
-        }
-        // Written between the two reads: in both; the row wins.
-        let fresh = Set(rows.map(\.id))
-        let merged = unwritten.filter { !fresh.contains($0.id) } + rows
-        return Array(merged.sorted { $0.id > $1.id }.prefix(query.limit))
+        var page: [AlertRecord] = []
+        _ = try visit(query, record: { page.append($0) }, row: { page.append(AlertRecord($0)) })
+        return page
     }
 
     /// `list` for a caller that writes the page out: up to `query.limit`
@@ -106,25 +83,15 @@ public final class AlertBook: Sendable {
     public func visit(_ query: AlertQuery, record: (AlertRecord) -> Void, row: (AlertRowView) -> Void)
         throws(StoreError) -> (count: Int, lastID: Int64?) {
         guard let store = state.withLock({ $0.store }) else {
-            let page = try list(query)
+            let recent = state.withLock { s in s.ring.filter(query.matches) }
+            let page = recent.sorted { $0.id > $1.id }.prefix(query.limit)
             page.forEach(record)
             return (page.count, page.last?.id)
         }
         var count = 0
         var last: Int64?
         try store.withAlertRows(query) { written, rows in
-            let (unwritten, pending) = state.withLock { s -> ([AlertRecord], [Int64: AlertRecord]) in
-                var out: [AlertRecord] = []
-                let n = s.ring.count
-                var k = 0
-                while k < n, out.count < query.limit {
-                    let r = s.ring[(s.head + n - 1 - k) % n]
-                    if r.id <= written { break }
-                    if query.matches(r) { out.append(r) }
-                    k += 1
-                }
-                return (out, s.pendingAcks)
-            }
+            let (unwritten, pending) = unwritten(after: written, matching: query)
             // The ring is newest first from its head: already in id order.
             for r in unwritten {
                 record(r)
@@ -144,6 +111,25 @@ public final class AlertBook: Sendable {
             }
         }
         return (count, last)
+    }
+
+    /// The ring's alerts numbered after `written` (the writer has not written
+    /// them yet) that `query` selects, newest first, at most `query.limit`;
+    /// and the acknowledgements the writer has not written yet.
+    private func unwritten(after written: Int64, matching query: AlertQuery)
+        -> (alerts: [AlertRecord], pendingAcks: [Int64: AlertRecord]) {
+        state.withLock { s in
+            var out: [AlertRecord] = []
+            let n = s.ring.count
+            var k = 0
+            while k < n, out.count < query.limit {
+                let r = s.ring[(s.head + n - 1 - k) % n]
+                if r.id <= written { break }
+                if query.matches(r) { out.append(r) }
+                k += 1
+            }
+            return (out, s.pendingAcks)
+        }
     }
 
     /// Marks alert `id` acknowledged by `actor` (the first acknowledgement stands).

@@ -124,3 +124,17 @@ public struct AlertRowView {
         return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
     }
 }
+
+extension AlertRecord {
+    /// The record of a row read in place.
+    public init(_ row: AlertRowView) {
+        func text(_ column: AlertRowView.Column) -> String? {
+            row.text(column).map { String(decoding: $0, as: UTF8.self) }
+        }
+        self.init(id: row.id, timestamp: row.integer(.timestamp) ?? 0, source: text(.source) ?? "",
+                  severity: Int(row.integer(.severity) ?? 0), title: text(.title) ?? "", message: text(.message) ?? "",
+                  signatureID: row.integer(.signatureID), srcIP: text(.srcIP), dstIP: text(.dstIP),
+                  acknowledged: row.integer(.acknowledged) ?? 0 != 0, acknowledgedBy: text(.acknowledgedBy),
+                  acknowledgedAt: row.integer(.acknowledgedAt), eve: text(.eve))
+    }
+}

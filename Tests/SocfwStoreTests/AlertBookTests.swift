@@ -103,48 +103,37 @@ private func attachedBook(_ dir: String) throws -> (SocfwStore, StoreWriter, Ale
 }
 
 extension AlertBookTests {
-    /// What `visit` hands out: the same alerts as `list`, in the same order,
-    /// rows read in place giving the same fields as the records (NULLs
-    /// included), the unwritten ones and unwritten acknowledgements as records.
-    @Test func visitingAPageAgreesWithListing() throws {
+    /// What `visit` hands out (and `list` collects): the database's rows read
+    /// in place, field for field what GRDB decodes (NULLs, escapes, non-ASCII
+    /// included), newest first, with the unwritten ones and unwritten
+    /// acknowledgements as records.
+    @Test func visitingAPageAgreesWithTheDatabase() throws {
         try withTemporaryDirectory { dir in
-            let (_, writer, book) = try attachedBook(dir)
+            let (store, writer, book) = try attachedBook(dir)
             for i in 1...12 { book.append(alert(i)) }
             book.append(AlertRecord(timestamp: 99, source: "anomaly", severity: 3, title: "quote \" é \u{1}", message: "no ids"))
             writer.flush()
-            for i in 14...16 { book.append(alert(i)) }  // maybe not written yet: records either way
-
-            func visit(_ q: AlertQuery) throws -> (ids: [Int64], rows: [AlertRecord], count: Int, last: Int64?) {
+            for q in [AlertQuery(limit: 100), AlertQuery(limit: 5), AlertQuery(limit: 4, beforeID: 12),
+                      AlertQuery(limit: 100, source: "anomaly"), AlertQuery(limit: 100, openOnly: true)] {
                 var ids: [Int64] = []
                 var rows: [AlertRecord] = []
-                let r = try book.visit(q, record: { ids.append($0.id) }, row: { v in
-                    ids.append(v.id)
-                    func text(_ c: AlertRowView.Column) -> String? { v.text(c).map { String(decoding: $0, as: UTF8.self) } }
-                    rows.append(AlertRecord(id: v.id, timestamp: v.integer(.timestamp)!, source: text(.source)!,
-                                            severity: Int(v.integer(.severity)!), title: text(.title)!, message: text(.message)!,
-                                            signatureID: v.integer(.signatureID), srcIP: text(.srcIP), dstIP: text(.dstIP),
-                                            acknowledged: v.integer(.acknowledged) == 1, acknowledgedBy: text(.acknowledgedBy),
-                                            acknowledgedAt: v.integer(.acknowledgedAt), eve: text(.eve)))
-                })
-                return (ids, rows, r.count, r.lastID)
+                let visited = try book.visit(q, record: { ids.append($0.id) },
+                                             row: { ids.append($0.id); rows.append(AlertRecord($0)) })
+                let stored = try store.alerts(q)
+                #expect(rows == stored, "\(q)")
+                #expect(ids == stored.map(\.id) && visited.count == stored.count && visited.lastID == stored.last?.id)
             }
-            for q in [AlertQuery(limit: 100), AlertQuery(limit: 5), AlertQuery(limit: 4, beforeID: 14),
-                      AlertQuery(limit: 100, source: "anomaly"), AlertQuery(limit: 100, openOnly: true)] {
-                let listed = try book.list(q)
-                let visited = try visit(q)
-                #expect(visited.ids == listed.map(\.id), "\(q)")
-                #expect(visited.count == listed.count && visited.last == listed.last?.id)
-                // Every row read in place equals the record `list` made of it.
-                for row in visited.rows { #expect(listed.first { $0.id == row.id } == row) }
-            }
-            let anomaly = try visit(AlertQuery(limit: 1, source: "anomaly"))
-            #expect(anomaly.rows.first?.title == "quote \" é \u{1}" && anomaly.rows.first?.signatureID == nil)
+            #expect(try book.list(AlertQuery(limit: 1, source: "anomaly")).first?.signatureID == nil)
 
+            // Newer than the database: records, first.
+            for i in 14...16 { book.append(alert(i)) }
+            let page = try book.list(AlertQuery(limit: 6))
+            #expect(page.map(\.id) == [16, 15, 14, 13, 12, 11])
             // Acknowledged, and the acknowledgement maybe not written yet: never listed as open.
             guard case .success = book.acknowledge(id: 11, by: "uid:0", at: 5) else { Issue.record("ack"); return }
-            #expect(try !visit(AlertQuery(limit: 100, openOnly: true)).ids.contains(11))
+            #expect(try !book.list(AlertQuery(limit: 100, openOnly: true)).map(\.id).contains(11))
             writer.flush()
-            #expect(try visit(AlertQuery(limit: 100)).rows.first { $0.id == 11 }?.acknowledgedBy == "uid:0")
+            #expect(try book.list(AlertQuery(limit: 100)).first { $0.id == 11 }?.acknowledgedBy == "uid:0")
         }
     }
 }
