@@ -726,7 +726,8 @@ extension AlertRecord: AlertJSONSource {
     }
 
     func appendRaw(_ column: AlertRowView.Column, to out: inout [UInt8]) {
-        if let s = text(column) { out.append(contentsOf: s.utf8) } else { out.append(contentsOf: "null".utf8) }
+        // Empty is no JSON text at all: null, as for a row.
+        if let s = text(column), !s.isEmpty { out.append(contentsOf: s.utf8) } else { out.append(contentsOf: "null".utf8) }
     }
 }
 

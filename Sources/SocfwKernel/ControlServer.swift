@@ -163,7 +163,7 @@ public final class ControlServer: @unchecked Sendable {
         /// A successful reply, written straight into the output (a page of
         /// alerts is ~60 KB: no String of it is made).
         func sendResult(id: JSONValue, _ result: JSONValue) {
-            JSONValue.object([("id", id), ("result", result)]).write(into: &output)
+            ControlProtocol.appendReply(id: id, result: result, to: &output)
             output.append(0x0a)
         }
     }

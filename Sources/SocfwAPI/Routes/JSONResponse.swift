@@ -40,9 +40,10 @@ extension Socfwd {
     /// Calls socfwd and turns a failure into the problem the client sees
     /// (`Problem(controlError:)`); `pointerPrefix` roots socfwd's parameter names.
     func answer(_ method: String, _ params: [String: JSONValue] = [:], pointerPrefix: String = "") async throws -> JSONValue {
+        let raw = try await answerRaw(method, params, pointerPrefix: pointerPrefix)
         do {
-            return try await call(method, params)
-        } catch let error as ControlError {
+            return try raw.value()
+        } catch {
             throw Problem(controlError: error, pointerPrefix: pointerPrefix)
         }
     }

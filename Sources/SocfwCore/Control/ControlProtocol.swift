@@ -38,7 +38,15 @@ public enum ControlProtocol {
     }
 
     public static func reply(id: JSONValue, result: JSONValue) -> String {
-        JSONValue.object([("id", id), ("result", result)]).serialized
+        var line: [UInt8] = []
+        appendReply(id: id, result: result, to: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// `reply(id:result:)` appended as bytes (the control server writes a
+    /// 60 KB page of alerts into its socket buffer without a String of it).
+    public static func appendReply(id: JSONValue, result: JSONValue, to out: inout [UInt8]) {
+        JSONValue.object([("id", id), ("result", result)]).write(into: &out)
     }
 
     public static func reply(id: JSONValue, error: ControlError) -> String {

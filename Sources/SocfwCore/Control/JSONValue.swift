@@ -57,10 +57,6 @@ public enum JSONValue: Equatable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func write(to out: inout String) {
-        out += serialized
-    }
-
     /// Appends `s` as a JSON string (quoted, escaped).
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(0x22)
