@@ -67,6 +67,15 @@ private func monotonicNanoseconds() -> Int64 {
     return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
 }
 
+/// Anonymous resident bytes of the process: resident less file-backed
+/// (/proc/self/statm: resident - shared), i.e. heap and anonymous mappings.
+func residentAnonymousBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 2, let resident = Int(fields[1]), let shared = Int(fields[2]) else { return 0 }
+    return (resident - shared) * sysconf(Int32(_SC_PAGESIZE))
+}
+
 /// Resident bytes of the whole process (/proc/self/statm, second field).
 func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

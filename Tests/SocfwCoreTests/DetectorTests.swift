@@ -448,10 +448,15 @@ struct DetectorPlumbingTests {
         for i in 0..<300_000 {
             let a = rng.next()
             let src = "\(1 + a % 223).\((a >> 8) & 255).\((a >> 16) & 255).\((a >> 24) & 255)"
-            let packet = i % 2 == 0
-                ? synPacket(src, "10.0.0.2", sport: UInt16(truncatingIfNeeded: a >> 32) | 1024, dport: UInt16(truncatingIfNeeded: a >> 48), stack: false)
-                : udpPacket(src, "10.0.0.2", sport: 53, dport: UInt16(truncatingIfNeeded: a >> 40))
-            h.send(packet, at: Int64(i) * 10_000)
+            // Two probes per source (a first probe alone stays in the
+            // worker): every source reaches the shared tables.
+            for k: UInt64 in 0..<2 {
+                let packet = i % 2 == 0
+                    ? synPacket(src, "10.0.0.2", sport: UInt16(truncatingIfNeeded: a >> 32) | 1024,
+                                dport: UInt16(truncatingIfNeeded: (a >> 48) &+ k), stack: false)
+                    : udpPacket(src, "10.0.0.2", sport: 53, dport: UInt16(truncatingIfNeeded: (a >> 40) &+ k))
+                h.send(packet, at: Int64(i) * 10_000 + Int64(k) * 5_000)
+            }
         }
         h.tick(at: 10 * sec)
         #expect(h.hub.memoryBytes == before)
@@ -461,6 +466,43 @@ struct DetectorPlumbingTests {
         #expect(before < 16 << 20)
         let blocked = h.hub.blockedSources(now: 10 * sec)
         #expect(blocked.isEmpty)
+    }
+
+    @Test("the merge floor: a quarter of the smallest rate threshold per worker and flush, 1 to 8")
+    func mergeFloor() {
+        var c = DetectionConfig()
+        let hub = DetectorHub(config: c)
+        #expect(hub.mergeFloor == 8, "no worker yet: as one")
+        let one = DetectorHarness(hub: hub)
+        #expect(hub.workers == 1)
+        // Source SYNs 500/s: 50 per 100 ms flush, a quarter is 12, capped at 8.
+        #expect(hub.mergeFloor == 8)
+        let more = (0..<3).map { _ in DetectorHarness(hub: hub) }
+        // Four workers: 50 / 4 / 4 = 3.
+        #expect(hub.mergeFloor == 3)
+        _ = (one, more)
+        c.synFlood.sourceSyns = 20
+        let small = DetectorHub(config: c)
+        _ = DetectorHarness(hub: small)
+        // 2 per flush, a quarter of it rounds to 0: every count is merged.
+        #expect(small.mergeFloor == 1)
+    }
+
+    @Test("one source's SYNs spread over sixteen workers are still a per-source SYN flood")
+    func sourceSynRateAcrossWorkers() {
+        let hub = DetectorHub(config: DetectionConfig())
+        var workers = (0..<16).map { _ in DetectorHarness(hub: hub) }
+        #expect(hub.mergeFloor == 1)
+        // 700 SYNs in 910 ms (threshold 500/s): about 5 per worker and
+        // 100 ms flush, so a fixed floor of 8 would never merge them.
+        for i in 0..<700 {
+            workers[i % 16].send(synPacket("203.0.113.9", "10.1.2.3", sport: UInt16(10000 + i), dport: 80, stack: false),
+                                 at: Int64(i) * 1_300_000)
+        }
+        for w in workers.indices { workers[w].tick(at: sec) }
+        let floods = workers.flatMap { $0.detections(.synFlood) }.filter { $0.label("scope") == "source" }
+        #expect(floods.count == 1)
+        #expect(floods.first?.source == IPAddress("203.0.113.9"))
     }
 
     @Test("configuration: defaults, overrides, and errors that point at the line")

@@ -631,7 +631,7 @@ struct FragmentTable: Sendable {
     }
 
     var memoryBytes: Int {
-        slots.count * MemoryLayout<Slot>.stride + ranges.count * MemoryLayout<UInt32>.stride
+        pageRounded(slots.count * MemoryLayout<Slot>.stride) + pageRounded(ranges.count * MemoryLayout<UInt32>.stride)
     }
 
     /// Records the fragment covering bytes `start..<end` of its datagram and

@@ -33,70 +33,94 @@ struct DetectorKey: Hashable, Sendable {
     static func mix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x) }
 }
 
-/// A hash table that never grows: open addressing over a power-of-two array,
-/// probing at most `window` slots; when they all hold other keys the least
+/// `bytes` of an array, with its header, rounded up to whole 4 KiB pages:
+/// the memory a fixed table occupies as the process's RSS counts it (an
+/// empty array allocates nothing).
+func pageRounded(_ bytes: Int) -> Int { bytes == 0 ? 0 : (bytes + 32 + 4095) & ~4095 }
+
+/// A hash table that never grows: a key hashes to a bucket of `window`
+/// slots (set-associative); when they all hold other keys the least
 /// recently touched of them is evicted. Its memory is fixed at init, so a
-/// flood of distinct keys (spoofed sources) cannot grow it. A 32-bit tag per
-/// slot (0: empty) is compared before the key: a probe reads one cache line
-/// of tags, then only the key and value it finds.
+/// flood of distinct keys (spoofed sources) cannot grow it.
+///
+/// Laid out for few cache lines per update: a bucket's metadata — per slot a
+/// 32-bit hash tag (0: empty) and when it was last touched, in ~1 ms ticks —
+/// is 64 bytes, so finding a key or the slot to evict reads one line of it;
+/// the key and its value sit side by side in `slots`, read only for a
+/// matching tag. (Keys, values and times in separate arrays cost four or
+/// more lines an update, most of the detectors' per-connection cost.)
 struct BoundedTable<Value: Sendable>: Sendable {
-    private var tags: [UInt32]
-    private var keys: [DetectorKey]
-    private var values: [Value]
-    private var touched: [Int64]
-    private let mask: Int
+    struct Slot: Sendable {
+        var key: DetectorKey
+        var value: Value
+    }
+    /// Per slot: tag in the low 32 bits, last touch tick in the high 32.
+    /// (Indexed from `metaBase`, the first element on a 64-byte boundary:
+    /// a bucket's metadata is then exactly one cache line.)
+    private var meta: [UInt64]
+    private let metaBase: Int
+    private var slots: [Slot]
+    private let bucketMask: Int
     private let empty: Value
     static var window: Int { 8 }
     private(set) var count = 0
     private(set) var evictions: UInt64 = 0
 
     init(capacity: Int, empty: Value) {
-        var size = 8
+        var size = Self.window
         while size < capacity { size <<= 1 }
-        tags = Array(repeating: 0, count: size)
-        keys = Array(repeating: DetectorKey(DetectorKey.none, tag: 0), count: size)
-        values = Array(repeating: empty, count: size)
-        touched = Array(repeating: 0, count: size)
-        mask = size - 1
+        meta = Array(repeating: 0, count: size + Self.window)
+        let address = meta.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
+        metaBase = ((64 - (address & 63)) & 63) / 8
+        slots = Array(repeating: Slot(key: DetectorKey(DetectorKey.none, tag: 0), value: empty), count: size)
+        bucketMask = (size - 1) & ~(Self.window - 1)
         self.empty = empty
     }
 
-    var capacity: Int { mask + 1 }
+    var capacity: Int { slots.count }
 
-    /// Bytes held, fixed at init.
+    /// Bytes held, fixed at init, in whole pages per array (what the
+    /// allocator maps for them, and what the process's RSS shows).
     var memoryBytes: Int {
-        capacity * (4 + MemoryLayout<DetectorKey>.stride + MemoryLayout<Value>.stride + MemoryLayout<Int64>.stride)
+        pageRounded(meta.count * 8) + pageRounded(capacity * MemoryLayout<Slot>.stride)
     }
 
     @inline(__always)
-    private static func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) | 1 }
+    private static func tag(_ hash: UInt64) -> UInt64 { UInt64(UInt32(truncatingIfNeeded: hash >> 32) | 1) }
+
+    /// ~1 ms ticks (2^20 ns); wraps after 52 days, compared by wrapping difference.
+    @inline(__always)
+    private static func tick(_ now: Int64) -> UInt64 { UInt64(UInt32(truncatingIfNeeded: now >> 20)) << 32 }
 
     /// Runs `body` on the entry of `key` (a fresh `empty` one when absent,
     /// evicting if need be).
     mutating func update<R>(_ key: DetectorKey, hash: UInt64, now: Int64, _ body: (inout Value) -> R) -> R {
-        let start = Int(truncatingIfNeeded: hash >> 16) & mask
+        let start = Int(truncatingIfNeeded: hash >> 16) & bucketMask
+        let m = start + metaBase
         let tag = Self.tag(hash)
-        var free = -1
-        for step in 0..<Self.window {
-            let i = (start + step) & mask
-            let t = tags[i]
-            if t == tag, keys[i] == key {
-                touched[i] = now
-                return body(&values[i])
+        let stamp = Self.tick(now) | tag
+        var slot = -1
+        for i in start..<(start + Self.window) {
+            let t = meta[m + i - start] & 0xffff_ffff
+            if t == tag, slots[i].key == key {
+                meta[m + i - start] = stamp
+                return body(&slots[i].value)
             }
             if t == 0 {
                 // Keys are never removed, so nothing lies past an empty slot.
-                free = i
+                slot = i
                 break
             }
         }
-        var slot = free
         if slot < 0 {
-            var oldest = Int64.max
-            for step in 0..<Self.window {
-                let i = (start + step) & mask
-                if touched[i] < oldest {
-                    oldest = touched[i]
+            // The least recently touched: the largest age in ticks.
+            let nowTick = UInt32(truncatingIfNeeded: now >> 20)
+            var oldest: UInt32 = 0
+            slot = start
+            for i in start..<(start + Self.window) {
+                let age = nowTick &- UInt32(truncatingIfNeeded: meta[m + i - start] >> 32)
+                if age > oldest {
+                    oldest = age
                     slot = i
                 }
             }
@@ -104,11 +128,9 @@ struct BoundedTable<Value: Sendable>: Sendable {
         } else {
             count += 1
         }
-        tags[slot] = tag
-        keys[slot] = key
-        values[slot] = empty
-        touched[slot] = now
-        return body(&values[slot])
+        meta[m + slot - start] = stamp
+        slots[slot] = Slot(key: key, value: empty)
+        return body(&slots[slot].value)
     }
 }
 

@@ -116,6 +116,8 @@ public final class DetectorHub: Sendable {
     private let blocked = Mutex<[IPAddress: Int64]>([:])
     private let blockGenerationValue = Atomic<UInt64>(0)
     private let counts = Mutex<DetectionCounters>(DetectionCounters())
+    /// Workers (probes) feeding this hub.
+    private let workerCount = Atomic<Int>(0)
 
     public init(config: DetectionConfig, stripes: Int = 16) {
         self.config = config
@@ -133,6 +135,36 @@ public final class DetectorHub: Sendable {
 
     @inline(__always)
     private func stripe(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & stripeMask }
+
+    /// A worker's probe registers when it is made (see `mergeFloor`).
+    func addWorker() { workerCount.add(1, ordering: .relaxed) }
+
+    /// Workers feeding this hub.
+    public var workers: Int { workerCount.load(ordering: .relaxed) }
+
+    /// The fewest packets (or handshake events) a worker's local rate entry
+    /// must hold to be merged into the hub at a flush or when displaced;
+    /// smaller ones are dropped.
+    /// Most keys outside established connections are a client's one SYN or
+    /// datagram, and merging them is most of the rates' cost. Dropping them
+    /// loses nothing a threshold could see: the floor is at most a quarter
+    /// of the smallest enabled rate threshold's share per worker and flush
+    /// interval (defaults: source SYNs, 500/s: 12 per 100 ms on one worker),
+    /// capped at 8 and at least 1 — with 16 workers every count is merged.
+    public var mergeFloor: UInt32 {
+        var perSecond = Double.infinity
+        if config.synFlood.enabled {
+            let windowSeconds = Double(max(config.synFlood.windowMilliseconds, 1)) / 1000
+            perSecond = min(perSecond, Double(config.synFlood.sourceSyns), Double(config.synFlood.syns) / windowSeconds)
+        }
+        if config.dos.enabled {
+            perSecond = min(perSecond, Double(config.dos.echoPerSecond), Double(config.dos.sourcePacketsPerSecond),
+                            Double(config.dos.destinationPacketsPerSecond))
+        }
+        guard perSecond.isFinite else { return 8 }
+        let perInterval = perSecond * Double(DetectorProbe.flushInterval) / 1e9 / Double(4 * max(workers, 1))
+        return UInt32(max(1, min(8, perInterval.rounded(.down))))
+    }
 
     // MARK: Suppression and blocking
 

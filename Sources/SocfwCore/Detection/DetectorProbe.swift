@@ -12,9 +12,11 @@ public struct DetectorProbe {
     public let hub: DetectorHub
     let config: DetectionConfig
     var anomalies: AnomalyDetector
-    private var rates: [RateDelta]
+    private let rates: LocalRateTable
     private let rateMask: Int
     private var nextFlush: Int64 = 0
+    /// `hub.mergeFloor`, refreshed at every flush (workers may be added).
+    private var mergeFloor: UInt32 = 1
     /// How often local counts reach the hub: the detection delay of rates.
     public static let flushInterval: Int64 = 100_000_000
     /// Sources blocked by a detection (copy of the hub's, by generation).
@@ -33,6 +35,13 @@ public struct DetectorProbe {
     /// Per flow slot: an HTTP login request was seen (bit 0).
     private var slotFlags: [UInt8]
     private var pendingDetections: [Detection] = []
+    /// Detections raised by the last calls, in order, until `takeRaised`.
+    /// Collected rather than handed to a closure: a closure argument makes
+    /// every call retain what the caller's closure captured (its event
+    /// sink), a measurable share of the per-packet cost.
+    public private(set) var raised: [Detection] = []
+    /// `!raised.isEmpty`, readable without touching the array.
+    public private(set) var hasRaised = false
     /// Each source's first probe, held back until it sends a second (4096 entries).
     private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
     /// Probes (source, host, port, type) forwarded recently, by hash (8192 entries).
@@ -53,9 +62,10 @@ public struct DetectorProbe {
 
     public init(hub: DetectorHub, flowCapacity: Int) {
         self.hub = hub
+        hub.addWorker()
         config = hub.config
         anomalies = AnomalyDetector(config: hub.config.anomalies.limits)
-        rates = Array(repeating: RateDelta(), count: 2048)
+        rates = LocalRateTable(count: 2048)
         rateMask = 1023
         anomalyQuiet = Array(repeating: 0, count: 1024)
         slotFlags = Array(repeating: 0, count: max(flowCapacity, 1))
@@ -78,29 +88,29 @@ public struct DetectorProbe {
         loginPathStarts = starts
     }
 
-    /// Fixed bytes this worker's detector state holds.
+    /// Fixed bytes this worker's detector state holds (whole pages per array).
     public var memoryBytes: Int {
-        rates.count * MemoryLayout<RateDelta>.stride + anomalyQuiet.count * 8 + slotFlags.count
-            + probeSources.count * MemoryLayout<FirstProbe>.stride + recentPairs.count * 16
-            + anomalies.memoryBytes
+        rates.memoryBytes + pageRounded(anomalyQuiet.count * 8) + pageRounded(slotFlags.count)
+            + pageRounded(probeSources.count * MemoryLayout<FirstProbe>.stride) + 2 * pageRounded(recentPairs.count * 8)
+            + pageRounded(anomalyCounts.count * 8) + pageRounded(anomalyBudget.count) + pageRounded(servicePorts.count)
+            + pageRounded(servicePortBits.count * 8) + pageRounded(loginPathStarts.count) + anomalies.memoryBytes
     }
 
     // MARK: Per packet
 
     /// Runs the detectors on one parsed packet. Returns true when the packet
     /// must be dropped (its source is blocked by a detection, or it is an
-    /// anomaly whose action is drop). Detections go to `emit`.
+    /// anomaly whose action is drop). Detections are collected in `raised`.
     @inline(__always)
-    public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64,
-                        emit: (Detection) -> Void) -> Bool {
-        if now >= nextFlush { flush(now: now, emit: emit) }
+    public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64) -> Bool {
+        if now >= nextFlush { flush(now: now) }
         if !blocked.isEmpty, let until = blocked[p.source], until > now {
             blockedPackets &+= 1
             return true
         }
         var drop = false
         if anomaliesEnabled, let id = anomalies.inspect(p, packet: packet, fromOutside: fromOutside(p), now: now) {
-            drop = anomaly(id, p, now: now, emit: emit)
+            drop = anomaly(id, p, now: now)
         }
         let isTCP = p.l4Protocol == IPProtocolNumber.tcp
         // Established TCP connections are congestion controlled and answered:
@@ -108,17 +118,17 @@ public struct DetectorProbe {
         if isTCP, let t = flow, t.state == .established {
             if ratesEnabled {
                 if t.handshakeCompleted {
-                    completed(p, now: now, emit: emit)
+                    completed(p, now: now)
                 } else if p.tcpFlags.rawValue & 0x12 == 0x12 {
                     // The server's SYN-ACK: counted for the server (its balance).
-                    withRate(DetectorKey(p.source, tag: RateRole.destination), now: now, emit: emit) { $0.synAck &+= 1 }
+                    rates.entries[rateEntry(p.source, port: 0, role: RateRole.destination, now: now)].synAck &+= 1
                 }
             }
-            if authEnabled, p.payloadLength > 0, t.index >= 0 { authPayload(p, packet: packet, flow: t, now: now, emit: emit) }
+            if authEnabled, p.payloadLength > 0, t.index >= 0 { authPayload(p, packet: packet, flow: t, now: now) }
             return drop
         }
-        if ratesEnabled { count(p, now: now, emit: emit) }
-        if scanEnabled, let type = probeType(p, packet: packet, flow: flow), scanProbe(p, type: type, now: now, emit: emit) {
+        if ratesEnabled { count(p, now: now) }
+        if scanEnabled, let type = probeType(p, packet: packet, flow: flow), scanProbe(p, type: type, now: now) {
             drop = true
         }
         if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort) {
@@ -129,7 +139,7 @@ public struct DetectorProbe {
                       // A connection attempt is a SYN (not a flow picked up mid-stream).
                       let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
                                               service: service, now: now),
-                      raise(d, p, now: now, emit: emit) {
+                      raise(d, p, now: now) {
                 drop = true
             }
         }
@@ -137,9 +147,9 @@ public struct DetectorProbe {
     }
 
     /// A packet the parser refused: the anomaly it stands for, if any.
-    public mutating func malformed(_ error: WireError, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+    public mutating func malformed(_ error: WireError, _ p: PacketSummary, now: Int64) {
         guard anomaliesEnabled, let id = AnomalyDetector.classify(error, partial: p) else { return }
-        _ = anomaly(id, p, now: now, emit: emit)
+        _ = anomaly(id, p, now: now)
     }
 
     @inline(__always)
@@ -150,7 +160,7 @@ public struct DetectorProbe {
 
     /// Counts an anomaly and raises its alert once per (anomaly, source)
     /// and suppression period. Returns true when its action is drop.
-    private mutating func anomaly(_ id: AnomalyID, _ p: PacketSummary, now: Int64, emit: (Detection) -> Void) -> Bool {
+    private mutating func anomaly(_ id: AnomalyID, _ p: PacketSummary, now: Int64) -> Bool {
         let c = config.anomalies
         guard !c.disabled.contains(id) else { return false }
         anomalyCounts[Int(id.rawValue) & 63] &+= 1
@@ -180,7 +190,7 @@ public struct DetectorProbe {
             response: DetectorResponse(.alert))
         d.blocked = drops
         hub.fired(&d, now: now, blocksSource: false)
-        emit(d)
+        raise(collected: d)
         return drops
     }
 
@@ -228,7 +238,7 @@ public struct DetectorProbe {
     /// this worker: most sources open one connection (and a spoofed flood's
     /// sources one each), so most probes never take a lock. A scanner loses
     /// at most its first probe per worker to this filter.
-    private mutating func scanProbe(_ p: PacketSummary, type: ScanType, now: Int64, emit: (Detection) -> Void) -> Bool {
+    private mutating func scanProbe(_ p: PacketSummary, type: ScanType, now: Int64) -> Bool {
         // The same source, host, port and type again within half a window
         // changes no distinct count: a client reconnecting to a server costs
         // the hub nothing.
@@ -249,7 +259,7 @@ public struct DetectorProbe {
             forward = true
             if first.target != p.destination || first.port != p.destinationPort,
                let d = hub.scanProbe(source: p.source, target: first.target, port: first.port, type: type, now: now) {
-                _ = raise(d, p, now: now, emit: emit)
+                _ = raise(d, p, now: now)
             }
         } else {
             forward = true
@@ -257,7 +267,7 @@ public struct DetectorProbe {
         guard forward,
               let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now)
         else { return false }
-        return raise(d, p, now: now, emit: emit)
+        return raise(d, p, now: now)
     }
 
     struct FirstProbe {
@@ -287,8 +297,7 @@ public struct DetectorProbe {
 
     // MARK: Brute force
 
-    private mutating func authPayload(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64,
-                             emit: (Detection) -> Void) {
+    private mutating func authPayload(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64) {
         let toServer = t.direction == .original
         let port = toServer ? p.destinationPort : p.sourcePort
         guard let service = service(port) else { return }
@@ -302,7 +311,7 @@ public struct DetectorProbe {
             guard service == .http, slot < slotFlags.count, isLoginRequest(payload) else { return }
             slotFlags[slot] |= 1
             if let d = hub.authAttempt(source: p.source, target: p.destination, port: port, service: .http, now: now) {
-                _ = raise(d, p, now: now, emit: emit)
+                _ = raise(d, p, now: now)
             }
             return
         }
@@ -320,7 +329,7 @@ public struct DetectorProbe {
         }
         guard failed else { return }
         if let d = hub.authFailure(client: p.destination, server: p.source, port: port, service: service, now: now) {
-            _ = raise(d, p, now: now, emit: emit)
+            _ = raise(d, p, now: now)
         }
     }
 
@@ -359,60 +368,69 @@ public struct DetectorProbe {
     // MARK: Rates
 
     @inline(__always)
-    private mutating func count(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
+    private mutating func count(_ p: PacketSummary, now: Int64) {
         let klass = p.l4Protocol == IPProtocolNumber.tcp ? 0 : p.l4Protocol == IPProtocolNumber.udp ? 1 : 2
-        let bytes = UInt64(p.ipLength)
+        let bytes = UInt32(truncatingIfNeeded: p.ipLength)
         let isSyn = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x12 == 0x02
         let isEcho = (p.l4Protocol == IPProtocolNumber.icmp && p.icmpType == 8)
             || (p.l4Protocol == IPProtocolNumber.icmpv6 && p.icmpType == 128)
-        withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { d in
-            d.count(klass, bytes: bytes)
-            if isSyn { d.syn &+= 1 }
-            if isEcho { d.echo &+= 1 }
-            d.lastSource = p.source
-        }
-        withRate(DetectorKey(p.source, tag: RateRole.source), now: now, emit: emit) { d in
-            d.count(klass, bytes: bytes)
-            if isSyn { d.syn &+= 1 }
-        }
+        let d = rateEntry(p.destination, port: 0, role: RateRole.destination, now: now)
+        rates.entries[d].count(klass, bytes: bytes)
+        if isSyn { rates.entries[d].syn &+= 1 }
+        if isEcho { rates.entries[d].echo &+= 1 }
+        rates.lastSources[d] = p.source
+        if rates.entries[d].bytesNearLimit { mergeEntry(d, now: now) }
+        let s = rateEntry(p.source, port: 0, role: RateRole.source, now: now)
+        rates.entries[s].count(klass, bytes: bytes)
+        if isSyn { rates.entries[s].syn &+= 1 }
+        if rates.entries[s].bytesNearLimit { mergeEntry(s, now: now) }
         if isSyn {
-            withRate(DetectorKey(p.destination, port: p.destinationPort, tag: RateRole.destinationPort), now: now,
-                     emit: emit) { d in
-                d.syn &+= 1
-                d.lastSource = p.source
-            }
+            let dp = rateEntry(p.destination, port: p.destinationPort, role: RateRole.destinationPort, now: now)
+            rates.entries[dp].syn &+= 1
+            rates.lastSources[dp] = p.source
         }
     }
 
     /// The client's ACK completed a handshake: counted for the server.
-    private mutating func completed(_ p: PacketSummary, now: Int64, emit: (Detection) -> Void) {
-        withRate(DetectorKey(p.destination, tag: RateRole.destination), now: now, emit: emit) { $0.completed &+= 1 }
-        withRate(DetectorKey(p.destination, port: p.destinationPort, tag: RateRole.destinationPort), now: now,
-                 emit: emit) { $0.completed &+= 1 }
+    private mutating func completed(_ p: PacketSummary, now: Int64) {
+        rates.entries[rateEntry(p.destination, port: 0, role: RateRole.destination, now: now)].completed &+= 1
+        rates.entries[rateEntry(p.destination, port: p.destinationPort, role: RateRole.destinationPort, now: now)]
+            .completed &+= 1
     }
 
+    /// The index of the local entry of (`address`, `port`, `role`), taking
+    /// the slot over (merging what it held) if another key has it.
     @inline(__always)
-    private mutating func withRate(_ key: DetectorKey, now: Int64, emit: (Detection) -> Void, _ body: (inout RateDelta) -> Void) {
+    private mutating func rateEntry(_ address: IPAddress, port: UInt16, role tag: UInt16, now: Int64) -> Int {
         // Sources in the upper half, destinations (and destination ports) in
         // the lower: the many short-lived sources of busy servers would
         // otherwise keep displacing the few busy destinations, each
         // displacement a merge into the hub.
-        let h = Self.localHash(key.a, key.tag) ^ (UInt64(key.port) &* 0x9e37_79b9_7f4a_7c15)
-        let i = Int(truncatingIfNeeded: h >> 54) & rateMask | (key.tag == RateRole.source ? rateMask + 1 : 0)
-        if rates[i].key != key {
-            // Displaced: a busy entry goes to the hub now; a source that sent
-            // a packet or two (a spoofed flood's) is not worth the lock.
-            if !rates[i].isEmpty, rates[i].total >= 8 { merge(rates[i], now: now, emit: emit) }
-            rates[i] = RateDelta()
-            rates[i].key = key
+        let role = UInt8(truncatingIfNeeded: tag)
+        let h = Self.localHash(address, tag) ^ (UInt64(port) &* 0x9e37_79b9_7f4a_7c15)
+        let i = Int(truncatingIfNeeded: h >> 54) & rateMask | (tag == RateRole.source ? rateMask + 1 : 0)
+        if !rates.entries[i].holds(address, port: port, role: role) {
+            // Displaced: a busy entry goes to the hub now; one under the
+            // merge floor (a client's one SYN, a spoofed source's packet) is
+            // not worth the lock.
+            if !rates.entries[i].isEmpty, rates.entries[i].events >= mergeFloor { merge(rates.delta(i), now: now) }
+            rates.entries[i] = LocalRate(high: address.high, low: address.low, port: port, role: role,
+                                         isV6: address.isV6)
         }
-        body(&rates[i])
+        return i
     }
 
-    private mutating func merge(_ delta: RateDelta, now: Int64, emit: (Detection) -> Void) {
+    /// Merges entry `i` now and clears its counts (keeping its key).
+    private mutating func mergeEntry(_ i: Int, now: Int64) {
+        merge(rates.delta(i), now: now)
+        let e = rates.entries[i]
+        rates.entries[i] = LocalRate(high: e.high, low: e.low, port: e.port, role: e.role, isV6: e.isV6)
+    }
+
+    private mutating func merge(_ delta: RateDelta, now: Int64) {
         hub.merge(delta, now: now, into: &pendingDetections)
         if !pendingDetections.isEmpty {
-            for d in pendingDetections { _ = raise(d, nil, now: now, emit: emit) }
+            for d in pendingDetections { _ = raise(d, nil, now: now) }
             pendingDetections.removeAll(keepingCapacity: true)
         }
     }
@@ -420,7 +438,7 @@ public struct DetectorProbe {
     /// Emits a detection; one that drops or quarantines its source takes
     /// effect here at once (other workers pick it up at their next flush).
     /// Returns true when `p` comes from the source it blocks.
-    private mutating func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64, emit: (Detection) -> Void) -> Bool {
+    private mutating func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64) -> Bool {
         var d = detection
         var drop = false
         if d.response.action != .alert {
@@ -430,19 +448,35 @@ public struct DetectorProbe {
                 drop = true
             }
         }
-        emit(d)
+        raise(collected: d)
         return drop
+    }
+
+    @inline(__always)
+    private mutating func raise(collected d: Detection) {
+        raised.append(d)
+        hasRaised = true
+    }
+
+    /// Hands the collected detections to `body`, in order, and forgets them.
+    public mutating func takeRaised(_ body: (Detection) -> Void) {
+        guard hasRaised else { return }
+        let list = raised
+        raised.removeAll(keepingCapacity: true)
+        hasRaised = false
+        for d in list { body(d) }
     }
 
     // MARK: Flush
 
     /// Hands the local counts to the hub and picks up the blocked sources.
     /// Runs from `inspect` every `flushInterval`; workers also call it when idle.
-    public mutating func flush(now: Int64, emit: (Detection) -> Void) {
+    public mutating func flush(now: Int64) {
         nextFlush = now + Self.flushInterval
-        for i in rates.indices where !rates[i].isEmpty {
-            merge(rates[i], now: now, emit: emit)
-            rates[i] = RateDelta()
+        mergeFloor = hub.mergeFloor
+        for i in 0..<rates.count where !rates.entries[i].isEmpty {
+            if rates.entries[i].events >= mergeFloor { merge(rates.delta(i), now: now) }
+            rates.entries[i] = LocalRate()
         }
         if anomalyCounts.contains(where: { $0 != 0 }) || blockedPackets != 0 || anomalyDrops != 0 {
             let hub = self.hub, blocked = blockedPackets, drops = anomalyDrops

@@ -202,7 +202,8 @@ public struct Pipeline {
     public mutating func detectorTick(now: Int64, emit: (Event) -> Void) {
         guard hasDetectors else { return }
         var n: UInt64 = 0
-        detectors!.flush(now: now) { d in
+        detectors!.flush(now: now)
+        detectors!.takeRaised { d in
             n &+= 1
             emit(Event.detected(d, packet: PacketSummary(), timestampNanoseconds: now, verdict: .accept,
                                 flowState: nil, flowID: nil))
@@ -270,7 +271,8 @@ public struct Pipeline {
             if hasDetectors {
                 var n: UInt64 = 0
                 let verdict = malformedVerdict
-                detectors!.malformed(error, summary, now: timestampNanoseconds) { d in
+                detectors!.malformed(error, summary, now: timestampNanoseconds)
+                detectors!.takeRaised { d in
                     n &+= 1
                     emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
                                         verdict: verdict, flowState: nil, flowID: nil))
@@ -304,13 +306,15 @@ public struct Pipeline {
         // Loopback (ifindex 1 in every namespace; host mode queues it) is the
         // host talking to itself: no scans, floods or land attacks there.
         if hasDetectors, inInterface != 1, outInterface != 1 {
-            var n: UInt64 = 0
-            let drop = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds) { d in
-                n &+= 1
-                emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
-                                    verdict: d.blocked ? .drop : .accept, flowState: flow?.state, flowID: flow?.flowID))
-            }
-            if n != 0 {
+            let drop = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds)
+            if detectors!.hasRaised {
+                var n: UInt64 = 0
+                detectors!.takeRaised { d in
+                    n &+= 1
+                    emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
+                                        verdict: d.blocked ? .drop : .accept, flowState: flow?.state,
+                                        flowID: flow?.flowID))
+                }
                 counters.detections &+= n
                 counters.events &+= n
             }
