@@ -94,7 +94,22 @@ struct BoundedTable<Value: Sendable>: Sendable {
 
     /// Runs `body` on the entry of `key` (a fresh `empty` one when absent,
     /// evicting if need be).
+    @inline(__always)
     mutating func update<R>(_ key: DetectorKey, hash: UInt64, now: Int64, _ body: (inout Value) -> R) -> R {
+        let i = slot(for: key, hash: hash, now: now)
+        return body(&slots[i].value)
+    }
+
+    /// Runs `body` on the value in slot `i` (from `slot(for:hash:now:)`, with
+    /// no insertion since that could have taken the slot).
+    @inline(__always)
+    mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R { body(&slots[i].value) }
+
+    /// The slot of `key`, touched now: found, or claimed for it with a fresh
+    /// `empty` value (evicting the least recently touched of its bucket if
+    /// need be). Finding the slots of several keys before updating any lets
+    /// their cache misses overlap.
+    mutating func slot(for key: DetectorKey, hash: UInt64, now: Int64) -> Int {
         let start = Int(truncatingIfNeeded: hash >> 16) & bucketMask
         let m = start + metaBase
         let tag = Self.tag(hash)
@@ -104,7 +119,7 @@ struct BoundedTable<Value: Sendable>: Sendable {
             let t = meta[m + i - start] & 0xffff_ffff
             if t == tag, slots[i].key == key {
                 meta[m + i - start] = stamp
-                return body(&slots[i].value)
+                return i
             }
             if t == 0 {
                 // Keys are never removed, so nothing lies past an empty slot.
@@ -130,7 +145,7 @@ struct BoundedTable<Value: Sendable>: Sendable {
         }
         meta[m + slot - start] = stamp
         slots[slot] = Slot(key: key, value: empty)
-        return body(&slots[slot].value)
+        return slot
     }
 }
 

@@ -240,20 +240,25 @@ public final class DetectorHub: Sendable {
         let vk = DetectorKey(source, target, tag: 0x100 | t | 1)
         let hk = DetectorKey(source, port: port, tag: 0x100 | t | 2)
         let sk = DetectorKey(source, tag: 0x100 | t | 3)
+        let vh = vk.mixed, hh = hk.mixed, sh = sk.mixed
         let slowHalf = c.slowWindowSeconds * 500_000_000
-        let (ports, hosts, pairs) = stripes[stripe(sk.mixed)].withLock { s -> (Int, Int, Int) in
-            // Vertical: distinct ports of one host.
-            let ports = s.scans.update(vk, hash: vk.mixed, now: now) {
-                $0.distinct.add(DetectorKey.mix(UInt64(port)), now: now, halfWindow: half)
-            }
+        let portHash = DetectorKey.mix(UInt64(port))
+        let hostHash = DetectorKey.mix(target.high ^ target.low)
+        let pairHash = DetectorKey.mix(target.high ^ target.low ^ UInt64(port) << 40)
+        let (ports, hosts, pairs) = stripes[stripe(sh)].withLock { s -> (Int, Int, Int) in
+            // The three slots first, then the three sketches: the lines they
+            // miss on are fetched together rather than one after another.
+            let vi = s.scans.slot(for: vk, hash: vh, now: now)
+            let hi = s.scans.slot(for: hk, hash: hh, now: now)
+            let si = s.slowScans.slot(for: sk, hash: sh, now: now)
             // Horizontal: distinct hosts on one port.
-            let hosts = s.scans.update(hk, hash: hk.mixed, now: now) {
-                $0.distinct.add(DetectorKey.mix(target.high ^ target.low), now: now, halfWindow: half)
-            }
+            let hosts = s.scans.withValue(at: hi) { $0.distinct.add(hostHash, now: now, halfWindow: half) }
+            // Vertical: distinct ports of one host (its slot is gone if the
+            // horizontal key evicted it from a full bucket: claimed again).
+            let ports = vi != hi ? s.scans.withValue(at: vi) { $0.distinct.add(portHash, now: now, halfWindow: half) }
+                : s.scans.update(vk, hash: vh, now: now) { $0.distinct.add(portHash, now: now, halfWindow: half) }
             // Slow: distinct host:port pairs over the long window.
-            let pairs = s.slowScans.update(sk, hash: sk.mixed, now: now) {
-                $0.distinct.add(DetectorKey.mix(target.high ^ target.low ^ UInt64(port) << 40), now: now, halfWindow: slowHalf)
-            }
+            let pairs = s.slowScans.withValue(at: si) { $0.distinct.add(pairHash, now: now, halfWindow: slowHalf) }
             return (ports, hosts, pairs)
         }
         let crossed: (ScanScope, Int)? = ports >= c.ports ? (.vertical, ports) : hosts >= c.hosts ? (.horizontal, hosts)

@@ -45,8 +45,8 @@ public struct DetectorProbe {
     /// Each source's first probe, held back until it sends a second (4096 entries).
     private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
     /// Probes (source, host, port, type) forwarded recently, by hash (8192 entries).
-    private var recentPairs = [UInt64](repeating: 0, count: 8192)
-    private var recentPairTimes = [Int64](repeating: 0, count: 8192)
+    /// Pair hash and when, side by side: one cache line a probe.
+    private var recentPairs = [(pair: UInt64, time: Int64)](repeating: (0, 0), count: 8192)
     private let scanHalfWindow: Int64
     private let scanEnabled: Bool
     private let ratesEnabled: Bool
@@ -91,7 +91,7 @@ public struct DetectorProbe {
     /// Fixed bytes this worker's detector state holds (whole pages per array).
     public var memoryBytes: Int {
         rates.memoryBytes + pageRounded(anomalyQuiet.count * 8) + pageRounded(slotFlags.count)
-            + pageRounded(probeSources.count * MemoryLayout<FirstProbe>.stride) + 2 * pageRounded(recentPairs.count * 8)
+            + pageRounded(probeSources.count * MemoryLayout<FirstProbe>.stride) + pageRounded(recentPairs.count * 16)
             + pageRounded(anomalyCounts.count * 8) + pageRounded(anomalyBudget.count) + pageRounded(servicePorts.count)
             + pageRounded(servicePortBits.count * 8) + pageRounded(loginPathStarts.count) + anomalies.memoryBytes
     }
@@ -245,9 +245,8 @@ public struct DetectorProbe {
         let pair = Self.localHash(p.source, UInt16(type.rawValue)) ^ DetectorKey.mix(p.destination.low ^ p.destination.high
             ^ UInt64(p.destinationPort) << 48)
         let slot = Int(truncatingIfNeeded: pair >> 51)
-        if recentPairs[slot] == pair, now &- recentPairTimes[slot] < scanHalfWindow { return false }
-        recentPairs[slot] = pair
-        recentPairTimes[slot] = now
+        if recentPairs[slot].pair == pair, now &- recentPairs[slot].time < scanHalfWindow { return false }
+        recentPairs[slot] = (pair, now)
         let i = Int(truncatingIfNeeded: Self.localHash(p.source, 0x100 | UInt16(type.rawValue)) >> 52)
         var forward = false
         if probeSources[i].source != p.source || probeSources[i].type != type.rawValue {
