@@ -124,7 +124,12 @@ public struct DetectorProbe {
                     rates.entries[rateEntry(p.source, port: 0, role: RateRole.destination, now: now)].synAck &+= 1
                 }
             }
-            if authEnabled, p.payloadLength > 0, t.index >= 0 { authPayload(p, packet: packet, flow: t, now: now) }
+            // Only the server's port can make it a login: most payload
+            // (HTTPS, anything not an authentication service) stops here.
+            if authEnabled, p.payloadLength > 0, t.index >= 0,
+               isServicePort(t.direction == .original ? p.destinationPort : p.sourcePort) {
+                authPayload(p, packet: packet, flow: t, now: now)
+            }
             return drop
         }
         if ratesEnabled { count(p, now: now) }
@@ -321,9 +326,11 @@ public struct DetectorProbe {
         case .pop3: failed = payload.starts(with: "-ERR".utf8)
         case .imap: failed = imapNo(payload)
         case .http:
-            failed = slot < slotFlags.count && slotFlags[slot] & 1 != 0 && payload.count >= 12
+            // The reply's bytes first (in cache), the flow's flag last.
+            failed = payload.count >= 12
                 && payload.starts(with: "HTTP/1.".utf8) && payload[8] == 0x20 && payload[9] == UInt8(ascii: "4")
                 && payload[10] == UInt8(ascii: "0") && (payload[11] == UInt8(ascii: "1") || payload[11] == UInt8(ascii: "3"))
+                && slot < slotFlags.count && slotFlags[slot] & 1 != 0
         default: failed = false
         }
         guard failed else { return }
@@ -333,8 +340,13 @@ public struct DetectorProbe {
     }
 
     @inline(__always)
+    func isServicePort(_ port: UInt16) -> Bool {
+        servicePortBits[Int(port) >> 6] & (1 << (UInt64(port) & 63)) != 0
+    }
+
+    @inline(__always)
     func service(_ port: UInt16) -> AuthService? {
-        guard servicePortBits[Int(port) >> 6] & (1 << (UInt64(port) & 63)) != 0 else { return nil }
+        guard isServicePort(port) else { return nil }
         let i = servicePorts[Int(port)]
         return i == 0 ? nil : AuthService.allCases[Int(i) - 1]
     }
