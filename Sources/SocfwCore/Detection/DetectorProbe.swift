@@ -44,6 +44,10 @@ public struct DetectorProbe {
     public private(set) var hasRaised = false
     /// Each source's first probe, held back until it sends a second (4096 entries).
     private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
+    /// Per source (direct-mapped, 4096 entries): its probes waiting for an
+    /// answer and its failed ones (see `holdProbe`).
+    private var probeStates = [ProbeState](repeating: ProbeState(), count: 4096)
+    private let slowWindow: Int64
     /// Probes (source, host, port, type) forwarded recently, by hash (8192 entries).
     /// Pair hash and when, side by side: one cache line a probe.
     private var recentPairs = [(pair: UInt64, time: Int64)](repeating: (0, 0), count: 8192)
@@ -71,6 +75,7 @@ public struct DetectorProbe {
         slotFlags = Array(repeating: 0, count: max(flowCapacity, 1))
         scanEnabled = config.scan.enabled
         scanHalfWindow = config.scan.windowSeconds * 500_000_000
+        slowWindow = config.scan.slowWindowSeconds * 1_000_000_000
         ratesEnabled = config.synFlood.enabled || config.dos.enabled
         authEnabled = config.bruteForce.enabled
         anomaliesEnabled = config.anomalies.enabled
@@ -92,6 +97,7 @@ public struct DetectorProbe {
     public var memoryBytes: Int {
         rates.memoryBytes + pageRounded(anomalyQuiet.count * 8) + pageRounded(slotFlags.count)
             + pageRounded(probeSources.count * MemoryLayout<FirstProbe>.stride) + pageRounded(recentPairs.count * 16)
+            + pageRounded(probeStates.count * MemoryLayout<ProbeState>.stride)
             + pageRounded(anomalyCounts.count * 8) + pageRounded(anomalyBudget.count) + pageRounded(servicePorts.count)
             + pageRounded(servicePortBits.count * 8) + pageRounded(loginPathStarts.count) + anomalies.memoryBytes
     }
@@ -113,6 +119,12 @@ public struct DetectorProbe {
             drop = anomaly(id, p, now: now)
         }
         let isTCP = p.l4Protocol == IPProtocolNumber.tcp
+        // The answer to a probe held back (a SYN-ACK or RST, a UDP reply, an
+        // ICMP error about it) decides whether it counts.
+        if scanEnabled, let t = flow, t.index >= 0, t.direction == .reply,
+           isTCP ? p.tcpFlags.rawValue & 0x06 != 0 : (p.l4Protocol == IPProtocolNumber.udp || t.state == .related) {
+            answered(p, packet: packet, flow: t, now: now)
+        }
         // Established TCP connections are congestion controlled and answered:
         // not probes, not floods. Their payload may carry login replies.
         if isTCP, let t = flow, t.state == .established {
@@ -133,14 +145,24 @@ public struct DetectorProbe {
             return drop
         }
         if ratesEnabled { count(p, now: now) }
-        if scanEnabled, let type = probeType(p, packet: packet, flow: flow), scanProbe(p, type: type, now: now) {
-            drop = true
+        if let t = flow, t.created, t.index >= 0, Int(t.index) < slotFlags.count, scanEnabled || authEnabled {
+            // A new flow in this slot: no login request, no probe held yet.
+            slotFlags[Int(t.index)] = 0
         }
-        if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort) {
-            if service == .http {
-                // A new flow in this slot has seen no login request yet.
-                if Int(t.index) < slotFlags.count { slotFlags[Int(t.index)] = 0 }
-            } else if p.tcpFlags.rawValue & 0x12 == 0x02,
+        if scanEnabled, let type = probeType(p, packet: packet, flow: flow) {
+            if let t = flow, t.created, t.index >= 0, Int(t.index) < slotFlags.count {
+                if !holdProbe(p, type: type, slot: Int(t.index), now: now),
+                   forwardProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now,
+                                packet: p) {
+                    drop = true
+                }
+            } else if scanProbe(p, type: type, now: now) {
+                drop = true
+            }
+        }
+        if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort),
+           service != .http {
+            if p.tcpFlags.rawValue & 0x12 == 0x02,
                       // A connection attempt is a SYN (not a flow picked up mid-stream).
                       let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
                                               service: service, now: now),
@@ -244,14 +266,9 @@ public struct DetectorProbe {
     /// sources one each), so most probes never take a lock. A scanner loses
     /// at most its first probe per worker to this filter.
     private mutating func scanProbe(_ p: PacketSummary, type: ScanType, now: Int64) -> Bool {
-        // The same source, host, port and type again within half a window
-        // changes no distinct count: a client reconnecting to a server costs
-        // the hub nothing.
-        let pair = Self.localHash(p.source, UInt16(type.rawValue)) ^ DetectorKey.mix(p.destination.low ^ p.destination.high
-            ^ UInt64(p.destinationPort) << 48)
-        let slot = Int(truncatingIfNeeded: pair >> 51)
-        if recentPairs[slot].pair == pair, now &- recentPairs[slot].time < scanHalfWindow { return false }
-        recentPairs[slot] = (pair, now)
+        if seenRecently(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now) {
+            return false
+        }
         let i = Int(truncatingIfNeeded: Self.localHash(p.source, 0x100 | UInt16(type.rawValue)) >> 52)
         var forward = false
         if probeSources[i].source != p.source || probeSources[i].type != type.rawValue {
@@ -271,6 +288,100 @@ public struct DetectorProbe {
         guard forward,
               let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now)
         else { return false }
+        return raise(d, p, now: now)
+    }
+
+    /// The same source, host, port and type again within half a window
+    /// changes no distinct count: a client reconnecting to a server costs
+    /// the hub nothing. Records the probe; true when it was seen.
+    @inline(__always)
+    private mutating func seenRecently(source: IPAddress, target: IPAddress, port: UInt16, type: ScanType,
+                                       now: Int64) -> Bool {
+        let pair = Self.localHash(source, UInt16(type.rawValue)) ^ DetectorKey.mix(target.low ^ target.high
+            ^ UInt64(port) << 48)
+        let slot = Int(truncatingIfNeeded: pair >> 51)
+        if recentPairs[slot].pair == pair, now &- recentPairs[slot].time < scanHalfWindow { return true }
+        recentPairs[slot] = (pair, now)
+        return false
+    }
+
+    /// A source's probes and their outcomes, for `holdProbe`.
+    struct ProbeState {
+        var source = DetectorKey.none
+        var since: Int64 = 0
+        /// Held probes not answered yet.
+        var unresolved: UInt16 = 0
+        /// Probes answered by a refusal (RST, ICMP error).
+        var failures: UInt16 = 0
+    }
+
+    /// Probes a source may have held back: from the fifth unanswered or
+    /// refused one within the long scan window, its probes count at once.
+    static let heldProbes: UInt16 = 4
+
+    @inline(__always)
+    func stateIndex(_ source: IPAddress) -> Int {
+        Int(truncatingIfNeeded: Self.localHash(source, 0x300) >> 52)
+    }
+
+    /// Holds a probe that opened a tracked flow until its answer: a
+    /// connection that is answered (SYN-ACK, a UDP reply) was no probe, one
+    /// refused (RST, ICMP unreachable) counts then (`answered`). Most new
+    /// connections succeed, so most never reach the hub. A source with
+    /// `heldProbes` probes unanswered or refused is not held any more (a scan
+    /// of addresses where nothing answers counts from its fifth probe).
+    /// Returns false when the probe must be counted now.
+    private mutating func holdProbe(_ p: PacketSummary, type: ScanType, slot: Int, now: Int64) -> Bool {
+        let i = stateIndex(p.source)
+        if probeStates[i].source != p.source || now &- probeStates[i].since > slowWindow {
+            probeStates[i] = ProbeState(source: p.source, since: now)
+        }
+        guard probeStates[i].unresolved &+ probeStates[i].failures < Self.heldProbes else { return false }
+        probeStates[i].unresolved &+= 1
+        slotFlags[slot] = 2 | type.rawValue << 2
+        return true
+    }
+
+    /// A reply in a flow whose first packet was held as a probe: counted if
+    /// it refuses (TCP RST, an ICMP error), forgotten if it answers.
+    private mutating func answered(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64) {
+        let slot = Int(t.index)
+        guard slot < slotFlags.count else { return }
+        let flags = slotFlags[slot]
+        guard flags & 2 != 0 else { return }
+        slotFlags[slot] = flags & 1
+        guard let type = ScanType(rawValue: (flags >> 2) & 0xf) else { return }
+        // The reply travels to the prober, from the probed port.
+        var source = p.destination, target = p.source, port = p.sourcePort
+        let refused: Bool
+        if t.state == .related {
+            // An ICMP error names the probe in the packet it quotes (a router
+            // may send it: the target is the quoted destination).
+            let quoted = UnsafeRawBufferPointer(rebasing: packet[min(p.payloadOffset, packet.count)...])
+            guard let q = QuotedPacket(quoted, ipVersion: p.ipVersion) else { return }
+            source = q.source
+            target = q.destination
+            port = q.destinationPort
+            refused = true
+        } else {
+            refused = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x04 != 0
+        }
+        let i = stateIndex(source)
+        if probeStates[i].source == source {
+            if probeStates[i].unresolved > 0 { probeStates[i].unresolved -= 1 }
+            if refused { probeStates[i].failures &+= 1 }
+        }
+        guard refused else { return }
+        _ = forwardProbe(source: source, target: target, port: port, type: type, now: now, packet: p)
+    }
+
+    /// Counts a probe in the hub (unless the same one was counted within
+    /// half a window). Returns true when `packet` comes from the source a
+    /// resulting detection blocks.
+    private mutating func forwardProbe(source: IPAddress, target: IPAddress, port: UInt16, type: ScanType, now: Int64,
+                                       packet p: PacketSummary) -> Bool {
+        guard !seenRecently(source: source, target: target, port: port, type: type, now: now),
+              let d = hub.scanProbe(source: source, target: target, port: port, type: type, now: now) else { return false }
         return raise(d, p, now: now)
     }
 
