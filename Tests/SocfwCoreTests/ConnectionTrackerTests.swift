@@ -174,6 +174,43 @@ struct TrackedRun {
         #expect(unknown.flow?.state == .invalid && unknown.flow?.invalidReason == .icmpErrorUnknownFlow)
     }
 
+    @Test("a flow marked as a held probe reports its first answer once: a RST, a reply, or an ICMP error")
+    func heldProbeAnswers() throws {
+        var tracker = ConnectionTracker(config: ConntrackConfig(), capacity: 1024)
+        var now: Int64 = 1_000_000_000
+        func track(_ bytes: [UInt8]) throws -> TrackResult {
+            var p = PacketSummary()
+            now += 1_000_000
+            return try bytes.withUnsafeBytes { b in
+                try PacketParser.parse(b, wireLength: nil, into: &p)
+                return tracker.track(p, packet: b, now: now) { _, _ in }
+            }
+        }
+        // TCP: the SYN is held; the SYN-ACK is its answer, the ACK after it is not.
+        let syn = try track(tcpPacket(Self.client, Self.server, sport: 41000, dport: 80, flags: SYN, seq: 100, ack: 0))
+        tracker.markProbeHeld(syn)
+        #expect(try track(tcpPacket(Self.client, Self.server, sport: 41000, dport: 80, flags: SYN, seq: 100, ack: 0))
+            .probeAnswered == false, "a retransmitted SYN is no answer")
+        #expect(try track(tcpPacket(Self.server, Self.client, sport: 80, dport: 41000, flags: SYN | ACK, seq: 900, ack: 101))
+            .probeAnswered == true)
+        #expect(try track(tcpPacket(Self.server, Self.client, sport: 80, dport: 41000, flags: ACK, seq: 901, ack: 101))
+            .probeAnswered == false)
+        // A RST answers another; a flow not held never reports.
+        let syn2 = try track(tcpPacket(Self.client, Self.server, sport: 41001, dport: 81, flags: SYN, seq: 100, ack: 0))
+        tracker.markProbeHeld(syn2)
+        let rst = try track(tcpPacket(Self.server, Self.client, sport: 81, dport: 41001, flags: RST | ACK, seq: 0, ack: 101))
+        #expect(rst.probeAnswered)
+        _ = try track(tcpPacket(Self.client, Self.server, sport: 41002, dport: 82, flags: SYN, seq: 100, ack: 0))
+        #expect(try track(tcpPacket(Self.server, Self.client, sport: 82, dport: 41002, flags: RST | ACK, seq: 0, ack: 101))
+            .probeAnswered == false)
+        // UDP: an ICMP error quoting the datagram answers it.
+        let query = udpPacket(Self.client, Self.server, sport: 53000, dport: 9004)
+        tracker.markProbeHeld(try track(query))
+        let error = try track(icmpPacket(Self.server, Self.client, type: 3, code: 3, quote: Array(query.prefix(28))))
+        #expect(error.state == .related && error.probeAnswered)
+        #expect(try track(udpPacket(Self.server, Self.client, sport: 9004, dport: 53000)).probeAnswered == false)
+    }
+
     @Test func udpAndEchoBecomeEstablishedWithAReplyAndRepliesAloneAreInvalid() {
         var run = TrackedRun()
         #expect(run.send(udpPacket(Self.client, Self.server, sport: 5000, dport: 5300)).flow?.state == .new)

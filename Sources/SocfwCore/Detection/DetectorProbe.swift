@@ -32,7 +32,8 @@ public struct DetectorProbe {
     static let anomalyAlertsPerSecond: UInt8 = 5
     private var blockedPackets: UInt64 = 0
     private var anomalyDrops: UInt64 = 0
-    /// Per flow slot: an HTTP login request was seen (bit 0).
+    /// Per flow slot: an HTTP login request was seen (bit 0); the scan type
+    /// of a held probe (bits 2-5).
     private var slotFlags: [UInt8]
     private var pendingDetections: [Detection] = []
     /// Detections raised by the last calls, in order, until `takeRaised`.
@@ -42,11 +43,13 @@ public struct DetectorProbe {
     public private(set) var raised: [Detection] = []
     /// `!raised.isEmpty`, readable without touching the array.
     public private(set) var hasRaised = false
+    /// The packet being inspected was held as a probe (`Outcome.holdProbe`).
+    private var heldNow = false
     /// Each source's first probe, held back until it sends a second (4096 entries).
     private var probeSources = [FirstProbe](repeating: FirstProbe(), count: 4096)
-    /// Per source (direct-mapped, 4096 entries): its probes waiting for an
+    /// Per source (direct-mapped, 8192 entries): its probes waiting for an
     /// answer and its failed ones (see `holdProbe`).
-    private var probeStates = [ProbeState](repeating: ProbeState(), count: 4096)
+    private var probeStates = [ProbeState](repeating: ProbeState(), count: 8192)
     private let slowWindow: Int64
     /// Probes (source, host, port, type) forwarded recently, by hash (8192 entries).
     /// Pair hash and when, side by side: one cache line a probe.
@@ -104,11 +107,33 @@ public struct DetectorProbe {
 
     // MARK: Per packet
 
-    /// Runs the detectors on one parsed packet. Returns true when the packet
-    /// must be dropped (its source is blocked by a detection, or it is an
-    /// anomaly whose action is drop). Detections are collected in `raised`.
+    /// What `inspect` asks of the pipeline.
+    public struct Outcome: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// Drop the packet: its source is blocked by a detection, or it is
+        /// an anomaly whose action is drop.
+        public static let drop = Outcome(rawValue: 1)
+        /// Detections were collected in `raised` (`takeRaised`).
+        public static let raised = Outcome(rawValue: 2)
+        /// The packet opened its flow as a possible scan probe, held until
+        /// answered: mark the flow (`ConnectionTracker.markProbeHeld`).
+        public static let holdProbe = Outcome(rawValue: 4)
+    }
+
+    /// Runs the detectors on one parsed packet (see `Outcome`).
     @inline(__always)
-    public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?, now: Int64) -> Bool {
+    public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?,
+                                 now: Int64) -> Outcome {
+        var outcome: Outcome = inspectPacket(p, packet: packet, flow: flow, now: now) ? .drop : []
+        if heldNow { heldNow = false; outcome.insert(.holdProbe) }
+        if hasRaised { outcome.insert(.raised) }
+        return outcome
+    }
+
+    @inline(__always)
+    private mutating func inspectPacket(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?,
+                                        now: Int64) -> Bool {
         if now >= nextFlush { flush(now: now) }
         if !blocked.isEmpty, let until = blocked[p.source], until > now {
             blockedPackets &+= 1
@@ -121,10 +146,7 @@ public struct DetectorProbe {
         let isTCP = p.l4Protocol == IPProtocolNumber.tcp
         // The answer to a probe held back (a SYN-ACK or RST, a UDP reply, an
         // ICMP error about it) decides whether it counts.
-        if scanEnabled, let t = flow, t.index >= 0, t.direction == .reply,
-           isTCP ? p.tcpFlags.rawValue & 0x06 != 0 : (p.l4Protocol == IPProtocolNumber.udp || t.state == .related) {
-            answered(p, packet: packet, flow: t, now: now)
-        }
+        if let t = flow, t.probeAnswered { answered(p, packet: packet, flow: t, now: now) }
         // Established TCP connections are congestion controlled and answered:
         // not probes, not floods. Their payload may carry login replies.
         if isTCP, let t = flow, t.state == .established {
@@ -305,23 +327,32 @@ public struct DetectorProbe {
         return false
     }
 
-    /// A source's probes and their outcomes, for `holdProbe`.
+    /// A source's probes and their outcomes, for `holdProbe`: 8 bytes, so
+    /// the table (64 KiB) stays in cache. A source is known by a 32-bit
+    /// hash (two sources sharing one share counts: at worst a probe is held,
+    /// or counted, when it would not have been).
     struct ProbeState {
-        var source = DetectorKey.none
-        var since: Int64 = 0
+        var tag: UInt32 = 0
+        /// When the entry started, in ~1.07 s ticks (2^30 ns), wrapping.
+        var since: UInt16 = 0
         /// Held probes not answered yet.
-        var unresolved: UInt16 = 0
+        var unresolved: UInt8 = 0
         /// Probes answered by a refusal (RST, ICMP error).
-        var failures: UInt16 = 0
+        var failures: UInt8 = 0
+    }
+
+    @inline(__always)
+    static func probeTag(_ source: IPAddress) -> UInt32 {
+        UInt32(truncatingIfNeeded: localHash(source, 0x301) >> 16) | 1
     }
 
     /// Probes a source may have held back: from the fifth unanswered or
     /// refused one within the long scan window, its probes count at once.
-    static let heldProbes: UInt16 = 4
+    static let heldProbes: UInt8 = 4
 
     @inline(__always)
     func stateIndex(_ source: IPAddress) -> Int {
-        Int(truncatingIfNeeded: Self.localHash(source, 0x300) >> 52)
+        Int(truncatingIfNeeded: Self.localHash(source, 0x300) >> 51)
     }
 
     /// Holds a probe that opened a tracked flow until its answer: a
@@ -333,24 +364,23 @@ public struct DetectorProbe {
     /// Returns false when the probe must be counted now.
     private mutating func holdProbe(_ p: PacketSummary, type: ScanType, slot: Int, now: Int64) -> Bool {
         let i = stateIndex(p.source)
-        if probeStates[i].source != p.source || now &- probeStates[i].since > slowWindow {
-            probeStates[i] = ProbeState(source: p.source, since: now)
+        let tag = Self.probeTag(p.source)
+        let tick = UInt16(truncatingIfNeeded: now >> 30)
+        if probeStates[i].tag != tag || Int64(tick &- probeStates[i].since) << 30 > slowWindow {
+            probeStates[i] = ProbeState(tag: tag, since: tick)
         }
-        guard probeStates[i].unresolved &+ probeStates[i].failures < Self.heldProbes else { return false }
+        guard Int(probeStates[i].unresolved) + Int(probeStates[i].failures) < Int(Self.heldProbes) else { return false }
         probeStates[i].unresolved &+= 1
-        slotFlags[slot] = 2 | type.rawValue << 2
+        // The flow is marked in the tracker (`Outcome.holdProbe`); its slot
+        // keeps the type, read back only if the probe is refused.
+        slotFlags[slot] = type.rawValue << 2
+        heldNow = true
         return true
     }
 
     /// A reply in a flow whose first packet was held as a probe: counted if
     /// it refuses (TCP RST, an ICMP error), forgotten if it answers.
     private mutating func answered(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow t: TrackResult, now: Int64) {
-        let slot = Int(t.index)
-        guard slot < slotFlags.count else { return }
-        let flags = slotFlags[slot]
-        guard flags & 2 != 0 else { return }
-        slotFlags[slot] = flags & 1
-        guard let type = ScanType(rawValue: (flags >> 2) & 0xf) else { return }
         // The reply travels to the prober, from the probed port.
         var source = p.destination, target = p.source, port = p.sourcePort
         let refused: Bool
@@ -367,11 +397,12 @@ public struct DetectorProbe {
             refused = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x04 != 0
         }
         let i = stateIndex(source)
-        if probeStates[i].source == source {
+        if probeStates[i].tag == Self.probeTag(source) {
             if probeStates[i].unresolved > 0 { probeStates[i].unresolved -= 1 }
-            if refused { probeStates[i].failures &+= 1 }
+            if refused, probeStates[i].failures < .max { probeStates[i].failures += 1 }
         }
-        guard refused else { return }
+        let slot = Int(t.index)
+        guard refused, slot < slotFlags.count, let type = ScanType(rawValue: (slotFlags[slot] >> 2) & 0xf) else { return }
         _ = forwardProbe(source: source, target: target, port: port, type: type, now: now, packet: p)
     }
 

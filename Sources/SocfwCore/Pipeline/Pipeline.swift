@@ -306,8 +306,9 @@ public struct Pipeline {
         // Loopback (ifindex 1 in every namespace; host mode queues it) is the
         // host talking to itself: no scans, floods or land attacks there.
         if hasDetectors, inInterface != 1, outInterface != 1 {
-            let drop = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds)
-            if detectors!.hasRaised {
+            let outcome = detectors!.inspect(summary, packet: bytes, flow: flow, now: timestampNanoseconds)
+            if outcome.contains(.holdProbe), let t = flow, tracker != nil { tracker!.markProbeHeld(t) }
+            if outcome.contains(.raised) {
                 var n: UInt64 = 0
                 detectors!.takeRaised { d in
                     n &+= 1
@@ -318,7 +319,7 @@ public struct Pipeline {
                 counters.detections &+= n
                 counters.events &+= n
             }
-            if drop {
+            if outcome.contains(.drop) {
                 counters.detectorDrops &+= 1
                 counters.count(.drop)
                 if let t = flow, tracker != nil { refused(t) }

@@ -96,6 +96,7 @@ public struct Connection: FlowTableEntry, Sendable {
     static let flagAssured: UInt8 = 16
     static let flagAlerted: UInt8 = 32
     static let flagBlocked: UInt8 = 64
+    static let flagProbeHeld: UInt8 = 128
 
     public init(key: FlowKey, originalIsLow: Bool, tcp: TCPTracker, timeoutSeconds: Int, now: Int64) {
         lowHigh = key.lowAddress.high; lowLow = key.lowAddress.low
@@ -175,6 +176,13 @@ public struct Connection: FlowTableEntry, Sendable {
     public var alerted: Bool {
         get { flags & Connection.flagAlerted != 0 }
         set { flags = newValue ? flags | Connection.flagAlerted : flags & ~Connection.flagAlerted }
+    }
+
+    /// The flow's first packet is a scan probe the detectors hold until it
+    /// is answered (see `TrackResult.probeAnswered`).
+    public var probeHeld: Bool {
+        get { flags & Connection.flagProbeHeld != 0 }
+        set { flags = newValue ? flags | Connection.flagProbeHeld : flags & ~Connection.flagProbeHeld }
     }
 
     public var expiresAtNanoseconds: Int64 { lastSeenNanoseconds + Int64(timeoutSeconds) * 1_000_000_000 }

@@ -44,6 +44,10 @@ public struct TrackResult: Sendable, Equatable {
     /// RST): neither side will send data on it again, so what inspects its
     /// payload may let go of the flow's state now rather than at expiry.
     public var finished = false
+    /// This packet is the first answer (in the reply direction: a SYN-ACK,
+    /// RST, UDP reply or ICMP error) in a flow whose first packet the
+    /// detectors hold as a possible scan probe (`markProbeHeld`).
+    public var probeAnswered = false
 
     static func untracked(_ state: ConnectionState, reason: TrackInvalidReason? = nil, flowID: UInt64 = 0) -> TrackResult {
         TrackResult(state: state, direction: .original, index: -1, invalidReason: reason, created: false,
@@ -135,6 +139,10 @@ public struct ConnectionTracker {
                 let direction = c.direction(source: p.source, port: p.sourcePort)
                 result.direction = direction
                 result.blocked = c.blocked
+                if direction == .reply, c.probeHeld {
+                    c.probeHeld = false
+                    result.probeAnswered = true
+                }
                 var timeout = Int(c.timeoutSeconds)
                 if isTCP {
                     let before = c.tcp.state
@@ -260,11 +268,19 @@ public struct ConnectionTracker {
             countInvalid(.icmpErrorUnknownFlow)
             return .untracked(.invalid, reason: .icmpErrorUnknownFlow)
         }
-        let c = table[index]
         // The quoted packet went in one direction; the error travels back.
-        let quotedDirection = c.direction(source: inner.source, port: inner.sourcePort)
-        return TrackResult(state: .related, direction: quotedDirection == .original ? .reply : .original,
-                           index: index, invalidReason: nil, created: false, bypass: false, flowID: c.flowID)
+        var result = TrackResult(state: .related, direction: .original, index: index, invalidReason: nil,
+                                 created: false, bypass: false, flowID: 0)
+        table.withEntry(index) { c in
+            let quotedDirection = c.direction(source: inner.source, port: inner.sourcePort)
+            result.direction = quotedDirection == .original ? .reply : .original
+            result.flowID = c.flowID
+            if quotedDirection == .original, c.probeHeld {
+                c.probeHeld = false
+                result.probeAnswered = true
+            }
+        }
+        return result
     }
 
     /// Forgets a flow created by a packet that was then dropped, as Linux
@@ -291,6 +307,13 @@ public struct ConnectionTracker {
     public mutating func markBlocked(_ result: TrackResult) {
         guard result.index >= 0 else { return }
         table.withEntry(result.index) { $0.blocked = true }
+    }
+
+    /// Marks the flow's first packet as a scan probe held until it is
+    /// answered: the first reply then has `probeAnswered` set.
+    public mutating func markProbeHeld(_ result: TrackResult) {
+        guard result.index >= 0 else { return }
+        table.withEntry(result.index) { $0.probeHeld = true }
     }
 
     /// Marks the flow as having raised an alert (its EVE flow record says so).
