@@ -331,6 +331,21 @@ struct FloodDetectorTests {
         #expect(floods.first?.source == IPAddress("203.0.113.7"))
     }
 
+    @Test("a source just over its SYN threshold is counted in full: what the source gate held back is credited")
+    func sourceJustOverThreshold() {
+        var h = DetectorHarness()
+        // 530 SYNs in 1 s (threshold 500/s): 53 per 100 ms flush, of which
+        // the gate holds the first 7 back before the source gets an entry.
+        for i in 0..<530 {
+            h.send(synPacket("203.0.113.8", victim, sport: UInt16(10000 + i), dport: 80, stack: false),
+                   at: Int64(i) * 1_880_000)
+        }
+        h.tick(at: 999 * ms)
+        let floods = h.detections(.synFlood).filter { $0.label("scope") == "source" }
+        #expect(floods.count == 1)
+        #expect(floods.first?.source == IPAddress("203.0.113.8"))
+    }
+
     @Test("a UDP flood against a host, and an ICMP echo flood, are DoS alerts")
     func udpAndEchoFloods() {
         var h = DetectorHarness()

@@ -17,6 +17,10 @@ public struct DetectorProbe {
     private var nextFlush: Int64 = 0
     /// `hub.mergeFloor`, refreshed at every flush (workers may be added).
     private var mergeFloor: UInt32 = 1
+    /// Packets per source hash since the last flush, up to `sourceGateLimit`
+    /// (the merge floor): a source gets a rate entry when it reaches it.
+    private var sourceGate = [UInt8](repeating: 0, count: 4096)
+    private var sourceGateLimit: UInt8 = 1
     /// How often local counts reach the hub: the detection delay of rates.
     public static let flushInterval: Int64 = 100_000_000
     /// Sources blocked by a detection (copy of the hub's, by generation).
@@ -100,7 +104,7 @@ public struct DetectorProbe {
     public var memoryBytes: Int {
         rates.memoryBytes + pageRounded(anomalyQuiet.count * 8) + pageRounded(slotFlags.count)
             + pageRounded(probeSources.count * MemoryLayout<FirstProbe>.stride) + pageRounded(recentPairs.count * 16)
-            + pageRounded(probeStates.count * MemoryLayout<ProbeState>.stride)
+            + pageRounded(probeStates.count * MemoryLayout<ProbeState>.stride) + pageRounded(sourceGate.count)
             + pageRounded(anomalyCounts.count * 8) + pageRounded(anomalyBudget.count) + pageRounded(servicePorts.count)
             + pageRounded(servicePortBits.count * 8) + pageRounded(loginPathStarts.count) + anomalies.memoryBytes
     }
@@ -533,10 +537,26 @@ public struct DetectorProbe {
         if isEcho { rates.entries[d].echo &+= 1 }
         rates.lastSources[d] = p.source
         if rates.entries[d].bytesNearLimit { mergeEntry(d, now: now) }
+        // Sources: most send one SYN or datagram and never reach the merge
+        // floor. A small gate of counts (4 KiB, in cache) keeps them out of
+        // the table until they do; then the packets the gate counted are
+        // credited to the new entry (as copies of this one).
+        let g = Int(truncatingIfNeeded: Self.localHash(p.source, 0x7) >> 52)
+        var credit: UInt32 = 0
+        if sourceGate[g] < sourceGateLimit {
+            sourceGate[g] &+= 1
+            guard sourceGate[g] == sourceGateLimit else { return finishCount(p, isSyn: isSyn, now: now) }
+            credit = UInt32(sourceGateLimit) - 1
+        }
         let s = rateEntry(p.source, port: 0, role: RateRole.source, now: now)
-        rates.entries[s].count(klass, bytes: bytes)
-        if isSyn { rates.entries[s].syn &+= 1 }
+        rates.entries[s].count(klass, bytes: bytes, packets: 1 &+ credit)
+        if isSyn { rates.entries[s].syn &+= 1 &+ credit }
         if rates.entries[s].bytesNearLimit { mergeEntry(s, now: now) }
+        finishCount(p, isSyn: isSyn, now: now)
+    }
+
+    @inline(__always)
+    private mutating func finishCount(_ p: PacketSummary, isSyn: Bool, now: Int64) {
         if isSyn {
             let dp = rateEntry(p.destination, port: p.destinationPort, role: RateRole.destinationPort, now: now)
             rates.entries[dp].syn &+= 1
@@ -627,6 +647,8 @@ public struct DetectorProbe {
     public mutating func flush(now: Int64) {
         nextFlush = now + Self.flushInterval
         mergeFloor = hub.mergeFloor
+        sourceGateLimit = UInt8(min(mergeFloor, 255))
+        for i in sourceGate.indices { sourceGate[i] = 0 }
         for i in 0..<rates.count where !rates.entries[i].isEmpty {
             if rates.entries[i].events >= mergeFloor { merge(rates.delta(i), now: now) }
             rates.entries[i] = LocalRate()

@@ -27,13 +27,14 @@ struct LocalRate {
         low == a.low && high == a.high && self.port == port && self.role == role && isV6 == a.isV6
     }
 
-    /// One packet of `bytes` in protocol class `klass` (0 TCP, 1 UDP, 2 other).
+    /// `n` packets of `bytes` each in protocol class `klass` (0 TCP, 1 UDP, 2 other).
     @inline(__always)
-    mutating func count(_ klass: Int, bytes: UInt32) {
+    mutating func count(_ klass: Int, bytes: UInt32, packets n: UInt32 = 1) {
+        let total = bytes &* n
         switch klass {
-        case 0: packets.0 &+= 1; self.bytes.0 &+= bytes
-        case 1: packets.1 &+= 1; self.bytes.1 &+= bytes
-        default: packets.2 &+= 1; self.bytes.2 &+= bytes
+        case 0: packets.0 &+= n; self.bytes.0 &+= total
+        case 1: packets.1 &+= n; self.bytes.1 &+= total
+        default: packets.2 &+= n; self.bytes.2 &+= total
         }
     }
 
