@@ -36,8 +36,7 @@ public struct DetectorProbe {
     static let anomalyAlertsPerSecond: UInt8 = 5
     private var blockedPackets: UInt64 = 0
     private var anomalyDrops: UInt64 = 0
-    /// Per flow slot: an HTTP login request was seen (bit 0); the scan type
-    /// of a held probe (bits 2-5).
+    /// Per flow slot: an HTTP login request was seen (bit 0).
     private var slotFlags: [UInt8]
     private var pendingDetections: [Detection] = []
     /// Detections raised by the last calls, in order, until `takeRaised`.
@@ -171,13 +170,9 @@ public struct DetectorProbe {
             return drop
         }
         if ratesEnabled { count(p, now: now) }
-        if let t = flow, t.created, t.index >= 0, Int(t.index) < slotFlags.count, scanEnabled || authEnabled {
-            // A new flow in this slot: no login request, no probe held yet.
-            slotFlags[Int(t.index)] = 0
-        }
         if scanEnabled, let type = probeType(p, packet: packet, flow: flow) {
-            if let t = flow, t.created, t.index >= 0, Int(t.index) < slotFlags.count {
-                if !holdProbe(p, type: type, slot: Int(t.index), now: now),
+            if let t = flow, t.created, t.index >= 0 {
+                if !holdProbe(p, type: type, now: now),
                    forwardProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now,
                                 packet: p) {
                     drop = true
@@ -186,9 +181,11 @@ public struct DetectorProbe {
                 drop = true
             }
         }
-        if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort),
-           service != .http {
-            if p.tcpFlags.rawValue & 0x12 == 0x02,
+        if authEnabled, isTCP, let t = flow, t.created, t.index >= 0, let service = service(p.destinationPort) {
+            if service == .http {
+                // A new flow in this slot has seen no login request yet.
+                if Int(t.index) < slotFlags.count { slotFlags[Int(t.index)] = 0 }
+            } else if p.tcpFlags.rawValue & 0x12 == 0x02,
                       // A connection attempt is a SYN (not a flow picked up mid-stream).
                       let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
                                               service: service, now: now),
@@ -337,8 +334,11 @@ public struct DetectorProbe {
     /// or counted, when it would not have been).
     struct ProbeState {
         var tag: UInt32 = 0
-        /// When the entry started, in ~1.07 s ticks (2^30 ns), wrapping.
-        var since: UInt16 = 0
+        /// When the entry started, in ~4.3 s ticks (2^32 ns), wrapping
+        /// (after 18 minutes: longer than the slow window's 10).
+        var since: UInt8 = 0
+        /// The scan type of the source's last held probe (a refusal names it).
+        var type: UInt8 = 0
         /// Held probes not answered yet.
         var unresolved: UInt8 = 0
         /// Probes answered by a refusal (RST, ICMP error).
@@ -366,18 +366,17 @@ public struct DetectorProbe {
     /// `heldProbes` probes unanswered or refused is not held any more (a scan
     /// of addresses where nothing answers counts from its fifth probe).
     /// Returns false when the probe must be counted now.
-    private mutating func holdProbe(_ p: PacketSummary, type: ScanType, slot: Int, now: Int64) -> Bool {
+    private mutating func holdProbe(_ p: PacketSummary, type: ScanType, now: Int64) -> Bool {
         let i = stateIndex(p.source)
         let tag = Self.probeTag(p.source)
-        let tick = UInt16(truncatingIfNeeded: now >> 30)
-        if probeStates[i].tag != tag || Int64(tick &- probeStates[i].since) << 30 > slowWindow {
+        let tick = UInt8(truncatingIfNeeded: now >> 32)
+        if probeStates[i].tag != tag || Int64(tick &- probeStates[i].since) << 32 > slowWindow {
             probeStates[i] = ProbeState(tag: tag, since: tick)
         }
         guard Int(probeStates[i].unresolved) + Int(probeStates[i].failures) < Int(Self.heldProbes) else { return false }
         probeStates[i].unresolved &+= 1
-        // The flow is marked in the tracker (`Outcome.holdProbe`); its slot
-        // keeps the type, read back only if the probe is refused.
-        slotFlags[slot] = type.rawValue << 2
+        probeStates[i].type = type.rawValue
+        // The flow is marked in the tracker (`Outcome.holdProbe`).
         heldNow = true
         return true
     }
@@ -401,12 +400,10 @@ public struct DetectorProbe {
             refused = p.l4Protocol == IPProtocolNumber.tcp && p.tcpFlags.rawValue & 0x04 != 0
         }
         let i = stateIndex(source)
-        if probeStates[i].tag == Self.probeTag(source) {
-            if probeStates[i].unresolved > 0 { probeStates[i].unresolved -= 1 }
-            if refused, probeStates[i].failures < .max { probeStates[i].failures += 1 }
-        }
-        let slot = Int(t.index)
-        guard refused, slot < slotFlags.count, let type = ScanType(rawValue: (slotFlags[slot] >> 2) & 0xf) else { return }
+        guard probeStates[i].tag == Self.probeTag(source) else { return }
+        if probeStates[i].unresolved > 0 { probeStates[i].unresolved -= 1 }
+        guard refused, let type = ScanType(rawValue: probeStates[i].type) else { return }
+        if probeStates[i].failures < .max { probeStates[i].failures += 1 }
         _ = forwardProbe(source: source, target: target, port: port, type: type, now: now, packet: p)
     }
 
