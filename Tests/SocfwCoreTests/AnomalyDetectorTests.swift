@@ -774,6 +774,45 @@ final class AnomalyClassifyTests: XCTestCase {
 }
 
 final class AnomalyFuzzTests: XCTestCase {
+    /// `isPlainTCPSegment` lets a packet skip `inspect`: it must never pass
+    /// one `inspect` flags. Ordinary segments (with and without the usual
+    /// timestamps, IPv4 and IPv6) with a few bytes of their headers mutated.
+    func testPlainTCPSegmentsAreNeverAnomalies() {
+        var rng = SplitMix64(seed: 0x91a1_7c9)
+        let timestamps: [UInt8] = [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]
+        let seeds: [[UInt8]] = [
+            Make.ipv4(IPProtocolNumber.tcp, Make.tcp(F.ack, payload: 20)),
+            Make.ipv4(IPProtocolNumber.tcp, Make.tcp(F.ack | F.psh, options: timestamps, payload: 100)),
+            Make.ipv4(IPProtocolNumber.tcp, Make.tcp(F.ack | F.fin, options: timestamps)),
+            Make.ipv6(IPProtocolNumber.tcp, Make.tcp(F.ack, options: timestamps, payload: 10)),
+        ]
+        var detector = AnomalyDetector()
+        var plain = 0, notPlain = 0, flaggedNotPlain = 0
+        for n in 0..<40_000 {
+            var packet = seeds[n % seeds.count]
+            let ipHeader = packet[0] >> 4 == 4 ? 20 : 40
+            // Mutate up to three bytes of the IP and TCP headers and options.
+            for _ in 0..<rng.below(4) {
+                packet[rng.below(min(packet.count, ipHeader + 32))] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            packet.withUnsafeBytes { buffer in
+                var summary = PacketSummary()
+                do throws(WireError) { try PacketParser.parse(buffer, into: &summary) } catch { return }
+                let found = detector.inspect(summary, packet: buffer, fromOutside: true, now: Int64(n) * 1_000)
+                if AnomalyDetector.isPlainTCPSegment(summary, packet: buffer) {
+                    plain += 1
+                    XCTAssertNil(found, "a plain segment flagged \(found.map { $0.name } ?? ""): \(packet)")
+                } else {
+                    notPlain += 1
+                    if found != nil { flaggedNotPlain += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThan(plain, 5_000)
+        XCTAssertGreaterThan(notPlain, 2_000)
+        XCTAssertGreaterThan(flaggedNotPlain, 500)
+    }
+
     func testRandomAndMutatedBuffersNeverCrashInspectOrClassify() {
         var rng = SplitMix64(seed: 0xa40_4a11)
         let seeds: [[UInt8]] = [

@@ -143,7 +143,8 @@ public struct DetectorProbe {
             return true
         }
         var drop = false
-        if anomaliesEnabled, let id = anomalies.inspect(p, packet: packet, fromOutside: fromOutside(p), now: now) {
+        if anomaliesEnabled, !AnomalyDetector.isPlainTCPSegment(p, packet: packet),
+           let id = anomalies.inspect(p, packet: packet, fromOutside: fromOutside(p), now: now) {
             drop = anomaly(id, p, now: now)
         }
         let isTCP = p.l4Protocol == IPProtocolNumber.tcp
