@@ -175,7 +175,7 @@ public struct DetectorProbe {
             if let t = flow, t.created, t.index >= 0 {
                 if !holdProbe(p, type: type, now: now),
                    forwardProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now,
-                                packet: p) {
+                                packetSource: p.source) {
                     drop = true
                 }
             } else if scanProbe(p, type: type, now: now) {
@@ -190,7 +190,7 @@ public struct DetectorProbe {
                       // A connection attempt is a SYN (not a flow picked up mid-stream).
                       let d = hub.authAttempt(source: p.source, target: p.destination, port: p.destinationPort,
                                               service: service, now: now),
-                      raise(d, p, now: now) {
+                      raise(d, from: p.source, now: now) {
                 drop = true
             }
         }
@@ -304,7 +304,7 @@ public struct DetectorProbe {
             forward = true
             if first.target != p.destination || first.port != p.destinationPort,
                let d = hub.scanProbe(source: p.source, target: first.target, port: first.port, type: type, now: now) {
-                _ = raise(d, p, now: now)
+                _ = raise(d, from: p.source, now: now)
             }
         } else {
             forward = true
@@ -312,7 +312,7 @@ public struct DetectorProbe {
         guard forward,
               let d = hub.scanProbe(source: p.source, target: p.destination, port: p.destinationPort, type: type, now: now)
         else { return false }
-        return raise(d, p, now: now)
+        return raise(d, from: p.source, now: now)
     }
 
     /// The same source, host, port and type again within half a window
@@ -405,17 +405,17 @@ public struct DetectorProbe {
         if probeStates[i].unresolved > 0 { probeStates[i].unresolved -= 1 }
         guard refused, let type = ScanType(rawValue: probeStates[i].type) else { return }
         if probeStates[i].failures < .max { probeStates[i].failures += 1 }
-        _ = forwardProbe(source: source, target: target, port: port, type: type, now: now, packet: p)
+        _ = forwardProbe(source: source, target: target, port: port, type: type, now: now, packetSource: p.source)
     }
 
     /// Counts a probe in the hub (unless the same one was counted within
-    /// half a window). Returns true when `packet` comes from the source a
-    /// resulting detection blocks.
+    /// half a window). Returns true when the packet (from `packetSource`)
+    /// comes from the source a resulting detection blocks.
     private mutating func forwardProbe(source: IPAddress, target: IPAddress, port: UInt16, type: ScanType, now: Int64,
-                                       packet p: PacketSummary) -> Bool {
+                                       packetSource: IPAddress) -> Bool {
         guard !seenRecently(source: source, target: target, port: port, type: type, now: now),
               let d = hub.scanProbe(source: source, target: target, port: port, type: type, now: now) else { return false }
-        return raise(d, p, now: now)
+        return raise(d, from: packetSource, now: now)
     }
 
     struct FirstProbe {
@@ -459,7 +459,7 @@ public struct DetectorProbe {
             guard service == .http, slot < slotFlags.count, isLoginRequest(payload) else { return }
             slotFlags[slot] |= 1
             if let d = hub.authAttempt(source: p.source, target: p.destination, port: port, service: .http, now: now) {
-                _ = raise(d, p, now: now)
+                _ = raise(d, from: p.source, now: now)
             }
             return
         }
@@ -479,7 +479,7 @@ public struct DetectorProbe {
         }
         guard failed else { return }
         if let d = hub.authFailure(client: p.destination, server: p.source, port: port, service: service, now: now) {
-            _ = raise(d, p, now: now)
+            _ = raise(d, from: p.source, now: now)
         }
     }
 
@@ -601,20 +601,21 @@ public struct DetectorProbe {
     private mutating func merge(_ delta: RateDelta, now: Int64) {
         hub.merge(delta, now: now, into: &pendingDetections)
         if !pendingDetections.isEmpty {
-            for d in pendingDetections { _ = raise(d, nil, now: now) }
+            for d in pendingDetections { _ = raise(d, from: nil, now: now) }
             pendingDetections.removeAll(keepingCapacity: true)
         }
     }
 
     /// Emits a detection; one that drops or quarantines its source takes
     /// effect here at once (other workers pick it up at their next flush).
-    /// Returns true when `p` comes from the source it blocks.
-    private mutating func raise(_ detection: Detection, _ p: PacketSummary?, now: Int64) -> Bool {
+    /// Returns true when the packet (from `packetSource`) comes from the
+    /// source it blocks.
+    private mutating func raise(_ detection: Detection, from packetSource: IPAddress?, now: Int64) -> Bool {
         var d = detection
         var drop = false
         if d.response.action != .alert {
             blocked[d.source] = max(blocked[d.source] ?? 0, now + d.response.seconds * 1_000_000_000)
-            if let p, p.source == d.source {
+            if packetSource == d.source {
                 d.blocked = true
                 drop = true
             }
