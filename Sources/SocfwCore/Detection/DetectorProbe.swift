@@ -125,9 +125,27 @@ public struct DetectorProbe {
     }
 
     /// Runs the detectors on one parsed packet (see `Outcome`).
+    ///
+    /// Most packets are segments of established TCP connections that no
+    /// detector has work for: those return here, inlined into the caller;
+    /// everything else (and these, whenever a flush is due or a source is
+    /// blocked) goes through the full inspection out of line.
     @inline(__always)
     public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?,
                                  now: Int64) -> Outcome {
+        if now < nextFlush, blocked.isEmpty, let t = flow, t.state == .established, !t.probeAnswered,
+           !t.handshakeCompleted, p.l4Protocol == IPProtocolNumber.tcp, p.tcpFlags.rawValue & 0x02 == 0,
+           !anomaliesEnabled || AnomalyDetector.isPlainTCPSegment(p, packet: packet),
+           !authEnabled || p.payloadLength == 0 || t.index < 0
+            || !isServicePort(t.direction == .original ? p.destinationPort : p.sourcePort) {
+            return []
+        }
+        return inspectSlow(p, packet: packet, flow: flow, now: now)
+    }
+
+    @inline(never)
+    private mutating func inspectSlow(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?,
+                                      now: Int64) -> Outcome {
         var outcome: Outcome = inspectPacket(p, packet: packet, flow: flow, now: now) ? .drop : []
         if heldNow { heldNow = false; outcome.insert(.holdProbe) }
         if hasRaised { outcome.insert(.raised) }
