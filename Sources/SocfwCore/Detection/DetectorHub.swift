@@ -1,33 +1,6 @@
 import Synchronization
 import SocfwWire
 
-/// Per-window counts one worker gathered for one address (or address and
-/// port) since its last flush; merged into the hub's shared state.
-struct RateDelta {
-    var key = DetectorKey(DetectorKey.none, tag: 0)
-    /// Packets and bytes by protocol class: 0 TCP, 1 UDP, 2 ICMP/other.
-    var packets: (UInt32, UInt32, UInt32) = (0, 0, 0)
-    var bytes: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    var echo: UInt32 = 0
-    var syn: UInt32 = 0
-    var synAck: UInt32 = 0
-    var completed: UInt32 = 0
-    /// The last source seen (for alerts about a destination).
-    var lastSource = DetectorKey.none
-    var isEmpty: Bool { key.tag == 0 }
-
-    /// One packet of `bytes` in protocol class `klass` (0 TCP, 1 UDP, 2 other).
-    @inline(__always)
-    mutating func count(_ klass: Int, bytes: UInt64) {
-        switch klass {
-        case 0: packets.0 &+= 1; self.bytes.0 &+= bytes
-        case 1: packets.1 &+= 1; self.bytes.1 &+= bytes
-        default: packets.2 &+= 1; self.bytes.2 &+= bytes
-        }
-    }
-    var total: UInt32 { packets.0 &+ packets.1 &+ packets.2 &+ syn &+ synAck &+ completed }
-}
-
 /// Rate entry roles (the `tag` of their keys).
 enum RateRole {
     /// Packets to an address; SYN / SYN-ACK / completion counts of a server.
@@ -325,7 +298,7 @@ public final class DetectorHub: Sendable {
     // MARK: Rates (SYN flood, DoS)
 
     /// Merges one worker's counts for a key; returns what they trigger.
-    func merge(_ delta: RateDelta, now: Int64, into out: inout [Detection]) {
+    func merge(_ delta: LocalRate, lastSource: IPAddress, now: Int64, into out: inout [Detection]) {
         let key = delta.key
         let h = key.mixed
         let synWindow = config.synFlood.windowMilliseconds * 1_000_000
@@ -356,9 +329,9 @@ public final class DetectorHub: Sendable {
                 e.packets.0 &+= UInt64(delta.packets.0)
                 e.packets.1 &+= UInt64(delta.packets.1)
                 e.packets.2 &+= UInt64(delta.packets.2)
-                e.bytes.0 &+= delta.bytes.0
-                e.bytes.1 &+= delta.bytes.1
-                e.bytes.2 &+= delta.bytes.2
+                e.bytes.0 &+= UInt64(delta.bytes.0)
+                e.bytes.1 &+= UInt64(delta.bytes.1)
+                e.bytes.2 &+= UInt64(delta.bytes.2)
                 e.echo &+= UInt64(delta.echo)
                 e.syn &+= UInt64(delta.syn)
                 e.synAck &+= UInt64(delta.synAck)
@@ -378,7 +351,7 @@ public final class DetectorHub: Sendable {
                 kind: .synFlood, signatureID: Detection.synFloodDestinationSID,
                 title: "SOCFW DOS SYN flood against \(subject)\(key.port != 0 ? " port \(key.port)" : "")",
                 category: "Attempted Denial of Service", severity: 1,
-                source: delta.lastSource, target: subject, port: key.port != 0 ? key.port : nil,
+                source: lastSource, target: subject, port: key.port != 0 ? key.port : nil,
                 labels: [("scope", "destination")],
                 figures: [("syns", Int64(e.syn)), ("syn_acks", Int64(e.synAck)), ("completed", Int64(e.completed)),
                           ("window_ms", Int64(window / 1_000_000))],
@@ -404,7 +377,7 @@ public final class DetectorHub: Sendable {
             var d = Detection(
                 kind: .dos, signatureID: Detection.dosSID(destination: true, proto: 1, echo: true),
                 title: "SOCFW DOS ICMP echo flood against \(subject)", category: "Attempted Denial of Service",
-                severity: 2, source: delta.lastSource, target: subject,
+                severity: 2, source: lastSource, target: subject,
                 labels: [("scope", "destination"), ("protocol", "icmp"), ("reason", "echo_rate")],
                 figures: [("echo_requests", Int64(e.echo)), ("window_ms", Int64(window / 1_000_000))],
                 response: dos.response)
@@ -437,7 +410,7 @@ public final class DetectorHub: Sendable {
                 kind: .dos, signatureID: Detection.dosSID(destination: isDestination, proto: proto),
                 title: "SOCFW DOS \(protoName.uppercased()) flood \(isDestination ? "against" : "from") \(subject)",
                 category: "Attempted Denial of Service", severity: 2,
-                source: isDestination ? delta.lastSource : subject, target: isDestination ? subject : nil,
+                source: isDestination ? lastSource : subject, target: isDestination ? subject : nil,
                 labels: [("scope", isDestination ? "destination" : "source"), ("protocol", protoName), ("reason", reason)],
                 figures: [("packets", Int64(packets)), ("bytes", Int64(bytes)), ("window_ms", Int64(window / 1_000_000)),
                           ("baseline_pps", Int64(baseline))],

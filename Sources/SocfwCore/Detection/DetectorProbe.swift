@@ -602,7 +602,7 @@ public struct DetectorProbe {
             // Displaced: a busy entry goes to the hub now; one under the
             // merge floor (a client's one SYN, a spoofed source's packet) is
             // not worth the lock.
-            if !rates.entries[i].isEmpty, rates.entries[i].events >= mergeFloor { merge(rates.delta(i), now: now) }
+            if !rates.entries[i].isEmpty, rates.entries[i].events >= mergeFloor { merge(i, now: now) }
             rates.entries[i] = LocalRate(high: address.high, low: address.low, port: port, role: role,
                                          isV6: address.isV6)
         }
@@ -611,13 +611,14 @@ public struct DetectorProbe {
 
     /// Merges entry `i` now and clears its counts (keeping its key).
     private mutating func mergeEntry(_ i: Int, now: Int64) {
-        merge(rates.delta(i), now: now)
+        merge(i, now: now)
         let e = rates.entries[i]
         rates.entries[i] = LocalRate(high: e.high, low: e.low, port: e.port, role: e.role, isV6: e.isV6)
     }
 
-    private mutating func merge(_ delta: RateDelta, now: Int64) {
-        hub.merge(delta, now: now, into: &pendingDetections)
+    /// Merges local rate entry `i` into the hub.
+    private mutating func merge(_ i: Int, now: Int64) {
+        hub.merge(rates.entries[i], lastSource: rates.lastSources[i], now: now, into: &pendingDetections)
         if !pendingDetections.isEmpty {
             for d in pendingDetections { _ = raise(d, from: nil, now: now) }
             pendingDetections.removeAll(keepingCapacity: true)
@@ -667,7 +668,7 @@ public struct DetectorProbe {
         sourceGateLimit = UInt8(min(mergeFloor, 255))
         for i in sourceGate.indices { sourceGate[i] = 0 }
         for i in 0..<rates.count where !rates.entries[i].isEmpty {
-            if rates.entries[i].events >= mergeFloor { merge(rates.delta(i), now: now) }
+            if rates.entries[i].events >= mergeFloor { merge(i, now: now) }
             rates.entries[i] = LocalRate()
         }
         if anomalyCounts.contains(where: { $0 != 0 }) || blockedPackets != 0 || anomalyDrops != 0 {

@@ -2,7 +2,7 @@ import SocfwWire
 
 /// One worker's rate counts for one key — an address in a `RateRole`, with
 /// a port for destination ports — in one 64-byte cache line. Counts reach
-/// the hub as a `RateDelta` at the next flush (every 100 ms) or when the
+/// the hub (`DetectorHub.merge`) at the next flush (every 100 ms) or when the
 /// entry is displaced, so 32-bit counters suffice: bytes are merged before
 /// they could overflow (`bytesNearLimit`, ~34 Gbit/s for one key over a flush).
 struct LocalRate {
@@ -21,6 +21,12 @@ struct LocalRate {
     var completed: UInt32 = 0
 
     var isEmpty: Bool { role == 0 }
+
+    /// The hub's key for this entry.
+    var key: DetectorKey {
+        DetectorKey(isV6 ? IPAddress(v6High: high, low: low) : IPAddress(v4: UInt32(truncatingIfNeeded: low)),
+                    port: port, tag: UInt16(role))
+    }
 
     @inline(__always)
     func holds(_ a: IPAddress, port: UInt16, role: UInt8) -> Bool {
@@ -73,20 +79,4 @@ final class LocalRateTable {
     }
 
     var memoryBytes: Int { pageRounded(count * 64) + pageRounded(count * MemoryLayout<IPAddress>.stride) }
-
-    /// Entry `i` as the hub's `RateDelta`.
-    func delta(_ i: Int) -> RateDelta {
-        let e = entries[i]
-        var d = RateDelta()
-        d.key = DetectorKey(e.isV6 ? IPAddress(v6High: e.high, low: e.low) : IPAddress(v4: UInt32(truncatingIfNeeded: e.low)),
-                            port: e.port, tag: UInt16(e.role))
-        d.packets = e.packets
-        d.bytes = (UInt64(e.bytes.0), UInt64(e.bytes.1), UInt64(e.bytes.2))
-        d.echo = e.echo
-        d.syn = e.syn
-        d.synAck = e.synAck
-        d.completed = e.completed
-        d.lastSource = lastSources[i]
-        return d
-    }
 }
