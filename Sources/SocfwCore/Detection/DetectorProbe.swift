@@ -127,9 +127,9 @@ public struct DetectorProbe {
     /// Runs the detectors on one parsed packet (see `Outcome`).
     ///
     /// Most packets are segments of established TCP connections that no
-    /// detector has work for: those return here, inlined into the caller;
+    /// detector has work for: those are decided here by a few compares;
     /// everything else (and these, whenever a flush is due or a source is
-    /// blocked) goes through the full inspection out of line.
+    /// blocked) goes through the full inspection, out of line.
     @inline(__always)
     public mutating func inspect(_ p: PacketSummary, packet: UnsafeRawBufferPointer, flow: TrackResult?,
                                  now: Int64) -> Outcome {
@@ -652,8 +652,8 @@ public struct DetectorProbe {
     /// Hands the collected detections to `body`, in order, and forgets them.
     public mutating func takeRaised(_ body: (Detection) -> Void) {
         guard hasRaised else { return }
-        let list = raised
-        raised.removeAll(keepingCapacity: true)
+        var list: [Detection] = []
+        swap(&list, &raised)
         hasRaised = false
         for d in list { body(d) }
     }
