@@ -100,16 +100,10 @@ struct BoundedTable<Value: Sendable>: Sendable {
         return body(&slots[i].value)
     }
 
-    /// Runs `body` on the value in slot `i` (from `slot(for:hash:now:)`, with
-    /// no insertion since that could have taken the slot).
-    @inline(__always)
-    mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R { body(&slots[i].value) }
-
     /// The slot of `key`, touched now: found, or claimed for it with a fresh
     /// `empty` value (evicting the least recently touched of its bucket if
-    /// need be). Finding the slots of several keys before updating any lets
-    /// their cache misses overlap.
-    mutating func slot(for key: DetectorKey, hash: UInt64, now: Int64) -> Int {
+    /// need be).
+    private mutating func slot(for key: DetectorKey, hash: UInt64, now: Int64) -> Int {
         let start = Int(truncatingIfNeeded: hash >> 16) & bucketMask
         let m = start + metaBase
         let tag = Self.tag(hash)

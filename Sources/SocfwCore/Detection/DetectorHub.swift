@@ -219,19 +219,14 @@ public final class DetectorHub: Sendable {
         let hostHash = DetectorKey.mix(target.high ^ target.low)
         let pairHash = DetectorKey.mix(target.high ^ target.low ^ UInt64(port) << 40)
         let (ports, hosts, pairs) = stripes[stripe(sh)].withLock { s -> (Int, Int, Int) in
-            // The three slots first, then the three sketches: the lines they
-            // miss on are fetched together rather than one after another.
-            let vi = s.scans.slot(for: vk, hash: vh, now: now)
-            let hi = s.scans.slot(for: hk, hash: hh, now: now)
-            let si = s.slowScans.slot(for: sk, hash: sh, now: now)
+            // Vertical: distinct ports of one host.
+            let ports = s.scans.update(vk, hash: vh, now: now) { $0.distinct.add(portHash, now: now, halfWindow: half) }
             // Horizontal: distinct hosts on one port.
-            let hosts = s.scans.withValue(at: hi) { $0.distinct.add(hostHash, now: now, halfWindow: half) }
-            // Vertical: distinct ports of one host (its slot is gone if the
-            // horizontal key evicted it from a full bucket: claimed again).
-            let ports = vi != hi ? s.scans.withValue(at: vi) { $0.distinct.add(portHash, now: now, halfWindow: half) }
-                : s.scans.update(vk, hash: vh, now: now) { $0.distinct.add(portHash, now: now, halfWindow: half) }
+            let hosts = s.scans.update(hk, hash: hh, now: now) { $0.distinct.add(hostHash, now: now, halfWindow: half) }
             // Slow: distinct host:port pairs over the long window.
-            let pairs = s.slowScans.withValue(at: si) { $0.distinct.add(pairHash, now: now, halfWindow: slowHalf) }
+            let pairs = s.slowScans.update(sk, hash: sh, now: now) {
+                $0.distinct.add(pairHash, now: now, halfWindow: slowHalf)
+            }
             return (ports, hosts, pairs)
         }
         let crossed: (ScanScope, Int)? = ports >= c.ports ? (.vertical, ports) : hosts >= c.hosts ? (.horizontal, hosts)

@@ -43,9 +43,9 @@ public struct DetectorProbe {
     /// Collected rather than handed to a closure: a closure argument makes
     /// every call retain what the caller's closure captured (its event
     /// sink), a measurable share of the per-packet cost.
-    public private(set) var raised: [Detection] = []
+    private var raised: [Detection] = []
     /// `!raised.isEmpty`, readable without touching the array.
-    public private(set) var hasRaised = false
+    private var hasRaised = false
     /// The packet being inspected was held as a probe (`Outcome.holdProbe`).
     private var heldNow = false
     /// Each source's first probe, held back until it sends a second (4096 entries).
@@ -136,8 +136,7 @@ public struct DetectorProbe {
         if now < nextFlush, blocked.isEmpty, let t = flow, t.state == .established, !t.probeAnswered,
            !t.handshakeCompleted, p.l4Protocol == IPProtocolNumber.tcp, p.tcpFlags.rawValue & 0x02 == 0,
            !anomaliesEnabled || AnomalyDetector.isPlainTCPSegment(p, packet: packet),
-           !authEnabled || p.payloadLength == 0 || t.index < 0
-            || !isServicePort(t.direction == .original ? p.destinationPort : p.sourcePort) {
+           !mayCarryLogin(p, flow: t) {
             return []
         }
         return inspectSlow(p, packet: packet, flow: flow, now: now)
@@ -180,12 +179,7 @@ public struct DetectorProbe {
                     rates.entries[rateEntry(p.source, port: 0, role: RateRole.destination, now: now)].synAck &+= 1
                 }
             }
-            // Only the server's port can make it a login: most payload
-            // (HTTPS, anything not an authentication service) stops here.
-            if authEnabled, p.payloadLength > 0, t.index >= 0,
-               isServicePort(t.direction == .original ? p.destinationPort : p.sourcePort) {
-                authPayload(p, packet: packet, flow: t, now: now)
-            }
+            if mayCarryLogin(p, flow: t) { authPayload(p, packet: packet, flow: t, now: now) }
             return drop
         }
         if ratesEnabled { count(p, now: now) }
@@ -501,6 +495,15 @@ public struct DetectorProbe {
         }
     }
 
+    /// Payload in a tracked flow whose server port is an authentication
+    /// service: only that can be a login or a failed-login reply (most
+    /// payload — HTTPS, anything else — is not).
+    @inline(__always)
+    func mayCarryLogin(_ p: PacketSummary, flow t: TrackResult) -> Bool {
+        authEnabled && p.payloadLength > 0 && t.index >= 0
+            && isServicePort(t.direction == .original ? p.destinationPort : p.sourcePort)
+    }
+
     @inline(__always)
     func isServicePort(_ port: UInt16) -> Bool {
         servicePortBits[Int(port) >> 6] & (1 << (UInt64(port) & 63)) != 0
@@ -559,20 +562,18 @@ public struct DetectorProbe {
         // credited to the new entry (as copies of this one).
         let g = Int(truncatingIfNeeded: Self.localHash(p.source, 0x7) >> 52)
         var credit: UInt32 = 0
+        var counted = true
         if sourceGate[g] < sourceGateLimit {
             sourceGate[g] &+= 1
-            guard sourceGate[g] == sourceGateLimit else { return finishCount(p, isSyn: isSyn, now: now) }
+            counted = sourceGate[g] == sourceGateLimit
             credit = UInt32(sourceGateLimit) - 1
         }
-        let s = rateEntry(p.source, port: 0, role: RateRole.source, now: now)
-        rates.entries[s].count(klass, bytes: bytes, packets: 1 &+ credit)
-        if isSyn { rates.entries[s].syn &+= 1 &+ credit }
-        if rates.entries[s].bytesNearLimit { mergeEntry(s, now: now) }
-        finishCount(p, isSyn: isSyn, now: now)
-    }
-
-    @inline(__always)
-    private mutating func finishCount(_ p: PacketSummary, isSyn: Bool, now: Int64) {
+        if counted {
+            let s = rateEntry(p.source, port: 0, role: RateRole.source, now: now)
+            rates.entries[s].count(klass, bytes: bytes, packets: 1 &+ credit)
+            if isSyn { rates.entries[s].syn &+= 1 &+ credit }
+            if rates.entries[s].bytesNearLimit { mergeEntry(s, now: now) }
+        }
         if isSyn {
             let dp = rateEntry(p.destination, port: p.destinationPort, role: RateRole.destinationPort, now: now)
             rates.entries[dp].syn &+= 1
