@@ -45,9 +45,12 @@ public final class AlertBook: Sendable {
     public var writer: StoreWriter? { state.withLock { $0.writer } }
 
     /// Numbers `record`, keeps it, queues its row; returns it with its id.
+    /// Queued under the lock that numbers it: rows reach the writer in id
+    /// order even when several threads append, which `visit` relies on (the
+    /// database holds every id up to its highest, the ring the rest).
     @discardableResult
     public func append(_ record: AlertRecord) -> AlertRecord {
-        let (numbered, writer) = state.withLock { s in
+        state.withLock { s in
             var r = record
             r.id = s.nextID
             s.nextID += 1
@@ -57,10 +60,9 @@ public final class AlertBook: Sendable {
                 s.ring[s.head] = r
                 s.head = (s.head + 1) % capacity
             }
-            return (r, s.writer)
+            s.writer?.enqueue(.alert(r))
+            return r
         }
-        writer?.enqueue(.alert(numbered))
-        return numbered
     }
 
     /// The alerts `query` selects, newest first: the database's rows, with

@@ -1,4 +1,6 @@
+import Dispatch
 import SocfwStore
+import Synchronization
 import Testing
 
 private func alert(_ i: Int, source: String = "signature", severity: Int = 2, src: String = "192.0.2.1") -> AlertRecord {
@@ -134,6 +136,29 @@ extension AlertBookTests {
             #expect(try !book.list(AlertQuery(limit: 100, openOnly: true)).map(\.id).contains(11))
             writer.flush()
             #expect(try book.list(AlertQuery(limit: 100)).first { $0.id == 11 }?.acknowledgedBy == "uid:0")
+        }
+    }
+}
+
+extension AlertBookTests {
+    /// Several workers raise alerts at once. An alert is listed from the
+    /// moment `append` returns — found by CI: a worker numbered its alert,
+    /// another numbered and queued a newer one, the writer wrote that, and
+    /// the listing (database rows up to the highest written id, the ring
+    /// above it) missed the first until it was written.
+    @Test func anAlertIsListedAsSoonAsItIsRaisedWhileOthersAreRaised() throws {
+        try withTemporaryDirectory { dir in
+            let (_, writer, book) = try attachedBook(dir)
+            let missed = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: 4) { w in
+                for i in 0..<5_000 {
+                    let id = book.append(alert(w * 1_000 + i)).id
+                    let listed = (try? book.list(AlertQuery(limit: 1, beforeID: id + 1)).map(\.id)) ?? []
+                    if listed != [id] { missed.add(1, ordering: .relaxed) }
+                }
+            }
+            writer.flush()
+            #expect(missed.load(ordering: .relaxed) == 0)
         }
     }
 }
