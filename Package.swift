@@ -62,6 +62,8 @@ let package = Package(
         ),
         .systemLibrary(name: "CNetfilterQueue", path: "Modules/CNetfilterQueue", pkgConfig: "libnetfilter_queue",
                        providers: [.apt(["libnetfilter-queue-dev"])]),
+        // glibc's mallopt (socfw-api's allocator thresholds); libc, nothing to link.
+        .systemLibrary(name: "CMalloc", path: "Modules/CMalloc"),
         .systemLibrary(name: "CMnl", path: "Modules/CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", path: "Modules/CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CNftables", path: "Modules/CNftables", pkgConfig: "libnftables",
@@ -130,6 +132,7 @@ let package = Package(
             name: "socfw-api",
             dependencies: [
                 "SocfwAPI",
+                "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -10,6 +10,11 @@ and measures in the same run:
     GET /api/v1/alerts?limit=100 (latency p50/p99, requests per second);
   * baseline: GET /health on the same server (TLS, HTTP, no token, no
     socfwd): what socfw-api's routes add on top of the transport;
+  * the alerts route two more ways, because socfwd keeps recent pages
+    until the next alert or acknowledgement (Docs/api.md): while alerts
+    keep arriving (every one invalidates the kept page), and with every
+    request asking for a different page (random cursors over 2,000 alerts:
+    each one is queried and rendered);
   * alert-to-WebSocket latency: a WebSocket client subscribed to `alerts`
     while N alerting datagrams cross the firewall; for each alert, the
     time from its timestamp in socfwd (the packet's arrival) to its receipt
@@ -57,12 +62,30 @@ def unit_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(env, token, path, seconds, connections):
+# A different page of 100 alerts on every request: a cursor drawn from [lo, hi].
+PAGES_LUA = """
+local lo, hi
+function init(args)
+  lo = tonumber(args[1]); hi = tonumber(args[2])
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+end
+function request()
+  return wrk.format("GET", "/api/v1/alerts?limit=100&cursor=" .. math.random(lo, hi))
+end
+"""
+
+
+def wrk(env, token, path, seconds, connections, script=None, script_args=()):
     args = ["ip", "netns", "exec", env["LAB_API_NS"], "wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
             "--latency", "--timeout", "5s"]
     if token:
         args += ["-H", f"Authorization: Bearer {token}"]
-    p = subprocess.run(args + [env["LAB_API_URL"] + path], capture_output=True, text=True, timeout=seconds + 60)
+    if script:
+        args += ["-s", script]
+    args.append(env["LAB_API_URL"] + path)
+    if script_args:
+        args += ["--", *map(str, script_args)]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     out = p.stdout
     lat = {m.group(1): unit_ms(m.group(2), m.group(3))
            for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
@@ -95,11 +118,13 @@ def main():
         ctl.call("rules.add", {"rule": {"name": "bench-alert-udp", "action": "ALERT", "priority": 1,
                                         "conditions": [{"field": "protocol", "operator": "eq", "value": "udp"},
                                                        {"field": "dst_port", "operator": "eq", "value": str(port)}]}})
-        # At least 100 alerts for the list route.
+        # 2,000 alerts: a full page for the list route, and 1,900 different ones.
         subprocess.run(["ip", "netns", "exec", env["LAB_CLIENT_NS"], PY, "-c", SENDER, env["LAB_SERVER_IP"], str(port),
-                        "500", "0.5"], check=True, capture_output=True, timeout=30)
+                        "1000", "2"], check=True, capture_output=True, timeout=30)
         time.sleep(0.5)
-        assert len(ctl.call("alerts.list", {"limit": 100})["alerts"]) == 100
+        newest = ctl.call("alerts.list", {"limit": 100})["alerts"]
+        assert len(newest) == 100 and newest[0]["id"] >= 1500, len(newest)
+        top_id = newest[0]["id"]
 
         health = wrk(env, None, "/health", args.seconds, args.connections)
         print(f"baseline GET /health (TLS, no token, no socfwd): p50 {health['p50_ms']:.2f} ms, "
@@ -109,6 +134,25 @@ def main():
         alerts = wrk(env, token, "/api/v1/alerts?limit=100", args.seconds, args.connections)
         print(f"GET /api/v1/alerts?limit=100: p50 {alerts['p50_ms']:.2f} ms, p99 {alerts['p99_ms']:.2f} ms, "
               f"{alerts['rps']:.0f} req/s")
+        # While alerts arrive (200/s through the firewall): each one makes
+        # socfwd render the page again.
+        sender = subprocess.Popen(["ip", "netns", "exec", env["LAB_CLIENT_NS"], PY, "-c", SENDER, env["LAB_SERVER_IP"],
+                                   str(port), "200", str(args.seconds + 2)], stdout=subprocess.DEVNULL)
+        try:
+            live = wrk(env, token, "/api/v1/alerts?limit=100", args.seconds, args.connections)
+        finally:
+            sender.wait(timeout=args.seconds + 30)
+        print(f"  while 200 alerts/s arrive: p50 {live['p50_ms']:.2f} ms, p99 {live['p99_ms']:.2f} ms, {live['rps']:.0f} req/s")
+        # Every request a different page: queried and rendered each time.
+        script = Path(f"/tmp/socfw-bench-pages-{os.getpid()}.lua")
+        script.write_text(PAGES_LUA)
+        try:
+            pages = wrk(env, token, "/api/v1/alerts", args.seconds, args.connections, script=str(script),
+                        script_args=(101, top_id))
+        finally:
+            script.unlink()
+        print(f"  a different page per request (cursor 101..{top_id}): p50 {pages['p50_ms']:.2f} ms, "
+              f"p99 {pages['p99_ms']:.2f} ms, {pages['rps']:.0f} req/s")
         # The same routes with fewer clients: at 16 connections on 2 shared
         # cores every figure is mostly queueing behind the others' requests.
         few = {}
@@ -137,6 +181,8 @@ def main():
             "status_p99_ms": round(status["p99_ms"], 3), "status_p50_ms": round(status["p50_ms"], 3),
             "status_rps": round(status["rps"]), "alerts_p99_ms": round(alerts["p99_ms"], 3),
             "alerts_p50_ms": round(alerts["p50_ms"], 3), "alerts_rps": round(alerts["rps"]),
+            "alerts_live_p99_ms": round(live["p99_ms"], 3), "alerts_live_rps": round(live["rps"]),
+            "alerts_pages_p99_ms": round(pages["p99_ms"], 3), "alerts_pages_rps": round(pages["rps"]),
             "alert_ws_latency_p99_ms": round(ws_p99, 3), "alert_ws_latency_p50_ms": round(ws_p50, 3),
             "baseline_health_p99_ms": round(health["p99_ms"], 3), "baseline_health_rps": round(health["rps"]),
             "few_connections": args.few_connections,

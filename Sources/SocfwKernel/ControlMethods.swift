@@ -136,32 +136,20 @@ extension InlineEngine {
             },
             ControlMethod("alerts.list") { [self] r throws(ControlError) in
                 let query = try Self.alertQuery(r)
-                // Written straight to text, rows read in place: a page of 100
-                // alerts is ~60 KB, and building records and values for it cost
-                // more than the query.
-                var text: [UInt8] = [UInt8(ascii: "[")]
-                text.reserveCapacity(query.limit * 700)
-                // Through a pointer: the closures run inside the store's read,
-                // and a captured variable would be checked on every access.
-                let visited = try withUnsafeMutablePointer(to: &text) { (page) throws(ControlError) -> (count: Int, lastID: Int64?) in
-                    do throws(StoreError) {
-                        return try alerts.visit(query, record: { record in
-                            if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
-                            Self.appendAlertJSON(record, to: &page.pointee)
-                        }, row: { row in
-                            if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
-                            Self.appendAlertJSON(row, to: &page.pointee)
-                        })
-                    } catch {
-                        throw ControlError(.refused, "alerts: \(error)")
-                    }
+                // Read before the alerts: a page rendered now shows at least this generation.
+                let generation = alerts.generation
+                let page: AlertPageCache.Page
+                if let kept = alertPages.page(for: query, generation: generation) {
+                    page = kept
+                } else {
+                    page = try renderAlertPage(query)
+                    alertPages.store(page, for: query, generation: generation)
                 }
-                text.append(UInt8(ascii: "]"))
-                let next: JSONValue = visited.count == query.limit ? visited.lastID.map { .string(String($0)) } ?? .null : .null
+                let next: JSONValue = page.count == query.limit ? page.lastID.map { .string(String($0)) } ?? .null : .null
                 // The page's members first, the alerts last: a client that looks
                 // for next_cursor finds it without reading 100 alerts.
                 return .object([("next_cursor", next), ("persisted", .bool(store != nil)),
-                                ("alerts", .rawBytes(text))])
+                                ("alerts", .rawBytes(page.text))])
             },
             ControlMethod("alerts.ack", mutating: true) { [self] r throws(ControlError) in
                 try r.allowOnly(["id"])
@@ -523,6 +511,31 @@ extension InlineEngine {
             ("hits", .object([("packets", .int(Int64(clamping: hits.packets))), ("bytes", .int(Int64(clamping: hits.bytes))),
                               ("last_hit_ns", .int(hits.lastHitNanoseconds))])),
         ])
+    }
+
+    /// The `alerts` array `query` selects, as text. Written straight to
+    /// text, rows read in place: a page of 100 alerts is ~60 KB, and building
+    /// records and values for it cost more than the query.
+    func renderAlertPage(_ query: AlertQuery) throws(ControlError) -> AlertPageCache.Page {
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        text.reserveCapacity(query.limit * 700)
+        // Through a pointer: the closures run inside the store's read,
+        // and a captured variable would be checked on every access.
+        let visited = try withUnsafeMutablePointer(to: &text) { (page) throws(ControlError) -> (count: Int, lastID: Int64?) in
+            do throws(StoreError) {
+                return try alerts.visit(query, record: { record in
+                    if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
+                    Self.appendAlertJSON(record, to: &page.pointee)
+                }, row: { row in
+                    if page.pointee.count > 1 { page.pointee.append(UInt8(ascii: ",")) }
+                    Self.appendAlertJSON(row, to: &page.pointee)
+                })
+            } catch {
+                throw ControlError(.refused, "alerts: \(error)")
+            }
+        }
+        text.append(UInt8(ascii: "]"))
+        return AlertPageCache.Page(text: text, count: visited.count, lastID: visited.lastID)
     }
 
     /// One alert's JSON text, written without building a value (pages of

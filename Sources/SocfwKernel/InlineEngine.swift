@@ -24,6 +24,8 @@ public final class InlineEngine: Sendable {
     /// `alerts.attach(store:writer:)` is called: the output thread enqueues
     /// rows for the writer thread, never waits; a full queue is counted.
     public let alerts = AlertBook()
+    /// Recent `alerts.list` pages, valid until the next alert or acknowledgement.
+    let alertPages = AlertPageCache()
     private let quarantineBox = Mutex<QuarantineManager?>(nil)
     private let storeBox = Mutex<SocfwStore?>(nil)
 

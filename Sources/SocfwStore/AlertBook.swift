@@ -26,6 +26,13 @@ public final class AlertBook: Sendable {
 
     public let capacity: Int
     private let state = Mutex(State())
+    private let changes = Atomic<UInt64>(0)
+
+    /// Changes with every alert appended and every acknowledgement, after
+    /// the change is visible to `visit`: a page rendered after reading
+    /// generation g shows at least what g stands for, so a copy of it stays
+    /// valid while the generation is still g.
+    public var generation: UInt64 { changes.load(ordering: .acquiring) }
 
     public init(capacity: Int = 10_000) {
         precondition(capacity > 0)
@@ -61,6 +68,7 @@ public final class AlertBook: Sendable {
                 s.head = (s.head + 1) % capacity
             }
             s.writer?.enqueue(.alert(r))
+            changes.add(1, ordering: .releasing)
             return r
         }
     }
@@ -144,6 +152,7 @@ public final class AlertBook: Sendable {
                 for _ in 0..<2 {
                     if let row = try store.acknowledgeAlert(id: id, by: actor, at: time) {
                         markInRing(row)
+                        changes.add(1, ordering: .releasing)
                         return .success(row)
                     }
                     guard let row = try store.alert(id: id) else { break }  // not written yet
@@ -168,6 +177,7 @@ public final class AlertBook: Sendable {
             })
             if !queued { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
         }
+        changes.add(1, ordering: .releasing)
         return .success(record)
     }
 

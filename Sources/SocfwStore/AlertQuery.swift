@@ -2,7 +2,7 @@ internal import GRDB
 
 /// Which alerts `alerts.list` returns: the same filter applied in SQL to the
 /// `alerts` table and in Swift to alerts not yet written, so both agree.
-public struct AlertQuery: Sendable, Equatable {
+public struct AlertQuery: Sendable, Hashable {
     public var limit: Int
     /// Only ids below this one (the cursor of the previous page).
     public var beforeID: Int64?

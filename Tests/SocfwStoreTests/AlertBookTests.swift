@@ -163,6 +163,96 @@ extension AlertBookTests {
     }
 }
 
+/// `alerts.list`'s page cache: what socfwd keeps of a rendered page, and
+/// when it stops using it.
+@Suite struct AlertPageCacheTests {
+    /// A page as socfwd would cache it: here the ids, as text.
+    private func render(_ book: AlertBook, _ query: AlertQuery) throws -> AlertPageCache.Page {
+        let ids = try book.list(query).map(\.id)
+        return AlertPageCache.Page(text: Array(ids.map(String.init).joined(separator: ",").utf8), count: ids.count, lastID: ids.last)
+    }
+
+    @Test func aPageIsKeptUntilTheNextAlertOrAcknowledgement() throws {
+        try withTemporaryDirectory { dir in
+            let (_, writer, book) = try attachedBook(dir)
+            let cache = AlertPageCache(capacity: 2, maxPageBytes: 64)
+            for i in 1...3 { book.append(alert(i)) }
+            let newest = AlertQuery(limit: 2)
+            var g = book.generation
+            cache.store(try render(book, newest), for: newest, generation: g)
+            #expect(cache.page(for: newest, generation: g)?.text == Array("3,2".utf8))
+            #expect(cache.page(for: AlertQuery(limit: 3), generation: g) == nil, "another query is another page")
+
+            book.append(alert(4))
+            #expect(book.generation != g)
+            #expect(cache.page(for: newest, generation: book.generation) == nil, "a new alert: rendered again")
+            g = book.generation
+            cache.store(try render(book, newest), for: newest, generation: g)
+            guard case .success = book.acknowledge(id: 4, by: "uid:0", at: 5) else { Issue.record("ack"); return }
+            #expect(cache.page(for: newest, generation: book.generation) == nil, "an acknowledgement: rendered again")
+            #expect(cache.page(for: newest, generation: g) != nil)
+            // A slow renderer storing an older generation's page keeps the newer one.
+            cache.store(AlertPageCache.Page(text: [], count: 0, lastID: nil), for: newest, generation: g - 1)
+            #expect(cache.page(for: newest, generation: g)?.text == Array("4,3".utf8))
+
+            // Bounded: two pages, the least recently used replaced; nothing over maxPageBytes.
+            let (a, b) = (AlertQuery(limit: 1), AlertQuery(limit: 1, source: "detector"))
+            cache.store(try render(book, a), for: a, generation: g)
+            _ = cache.page(for: a, generation: g)
+            cache.store(try render(book, b), for: b, generation: g)
+            #expect(cache.page(for: newest, generation: g) == nil && cache.page(for: a, generation: g) != nil)
+            let big = AlertQuery(limit: 100, severity: 2)
+            cache.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 65), count: 1, lastID: 1), for: big, generation: g)
+            #expect(cache.page(for: big, generation: g) == nil)
+            writer.flush()
+        }
+    }
+
+    /// Pages looked up or rendered while workers append and acknowledge:
+    /// none misses an alert whose append had returned before the lookup.
+    @Test func aKeptPageIsNeverOlderThanWhatItWasAskedAfter() throws {
+        try withTemporaryDirectory { dir in
+            let (_, writer, book) = try attachedBook(dir)
+            let cache = AlertPageCache()
+            let newest = AlertQuery(limit: 1)
+            let appended = Atomic<Int64>(0)
+            let stale = Atomic<Int>(0)
+            let hits = Atomic<Int>(0)
+            let lookups = Atomic<Int>(0)
+            let done = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: 3) { w in
+                for i in 0..<(w == 0 ? 500 : 3_000) {
+                    if w == 0 {
+                        let id = book.append(alert(i)).id
+                        appended.store(id, ordering: .sequentiallyConsistent)
+                        // Readers look at this generation a few times before the next change.
+                        let seen = lookups.load(ordering: .relaxed)
+                        while lookups.load(ordering: .relaxed) < seen + 4, done.load(ordering: .relaxed) < 2 {}
+                        if i % 3 == 0 { _ = book.acknowledge(id: id, by: "uid:0", at: 1) }
+                    } else {
+                        let before = appended.load(ordering: .sequentiallyConsistent)
+                        let g = book.generation
+                        let page: AlertPageCache.Page
+                        if let kept = cache.page(for: newest, generation: g) {
+                            page = kept
+                            hits.add(1, ordering: .relaxed)
+                        } else {
+                            page = (try? render(book, newest)) ?? AlertPageCache.Page(text: [], count: 0, lastID: nil)
+                            cache.store(page, for: newest, generation: g)
+                        }
+                        if (page.lastID ?? 0) < before { stale.add(1, ordering: .relaxed) }
+                        lookups.add(1, ordering: .relaxed)
+                    }
+                }
+                if w != 0 { done.add(1, ordering: .relaxed) }
+            }
+            writer.flush()
+            #expect(stale.load(ordering: .relaxed) == 0)
+            #expect(hits.load(ordering: .relaxed) > 0, "the readers shared pages at least once")
+        }
+    }
+}
+
 @Suite struct APITokenStoreTests {
     @Test func tokensAreRandomStoredAsHashesAndRevoked() throws {
         let a = APIToken.generate(), b = APIToken.generate()

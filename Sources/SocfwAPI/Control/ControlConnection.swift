@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One persistent connection to socfwd's control socket
 /// (Docs/control-protocol.md), reconnecting with backoff when socfwd goes
@@ -15,10 +16,15 @@ import NIOPosix
 /// order, but matching by id keeps a timed-out request from shifting every
 /// later reply onto the wrong caller).
 ///
-/// Outgoing lines go through one stream drained by one writer task, so
-/// requests reach the socket in the order `call` registered them, and a
-/// reply can never arrive before its caller is waiting for it.
-public actor ControlConnection {
+/// A call costs one hop to the connection's event loop and one back: the
+/// requests in flight live in a channel handler on that loop
+/// (`ControlReplyHandler`), which writes the request, matches the reply,
+/// and fails what outlives the request timeout. An actor holding them, a
+/// writer task and a timer task per call cost a third of socfw-api's time
+/// on a busy route (thread switches and a dispatch timer per request).
+/// Everything that is not a reply (the hello, events, connection errors)
+/// goes to `run`'s loop, in order.
+public final class ControlConnection: Sendable {
     public struct Configuration: Sendable {
         public var socketPath: String
         /// How long one request may wait for its reply.
@@ -45,26 +51,32 @@ public actor ControlConnection {
     /// The protocol version this client speaks (`hello.data.protocol`).
     public static let protocolVersion: Int64 = 1
 
-    private struct Pending {
-        let method: String
-        let continuation: CheckedContinuation<RawResult, any Error>
-        let timeout: Task<Void, Never>
+    /// The live connection: its channel and the handler holding its calls.
+    private struct Link: Sendable {
+        let channel: any Channel
+        let replies: NIOLoopBound<ControlReplyHandler>
+
+        func resumeReading() {
+            channel.eventLoop.execute { replies.value.resumeReading() }
+        }
+    }
+
+    private struct State: Sendable {
+        var onEvent: EventHandler = { _, _ in }
+        var onConnect: ConnectHandler = { _ in }
+        /// Set once socfwd's hello is accepted, nil while down.
+        var link: Link?
+        /// Why not connected (meaningful while `link` is nil).
+        var downReason = "not connected yet"
+        /// socfwd's greeting on the current connection.
+        var hello: JSONValue?
     }
 
     private let configuration: Configuration
     private let logger: Logger
     private let eventLoopGroup: any EventLoopGroup
-    private var onEvent: EventHandler = { _, _ in }
-    private var onConnect: ConnectHandler = { _ in }
-
-    private var outgoing: AsyncStream<ByteBuffer>.Continuation?
-    private var pending: [Int64: Pending] = [:]
-    private var nextID: Int64 = 1
-    /// nil while connected; otherwise why not.
-    private var downReason: String = "not connected yet"
-    private var connected = false
-    /// socfwd's greeting on the current connection.
-    public private(set) var hello: JSONValue?
+    private let state = Mutex(State())
+    private let nextID = Atomic<Int64>(1)
 
     public init(configuration: Configuration, logger: Logger,
                 eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -75,12 +87,17 @@ public actor ControlConnection {
 
     /// Sets the handlers; call before `run`.
     public func setHandlers(onConnect: @escaping ConnectHandler, onEvent: @escaping EventHandler) {
-        self.onConnect = onConnect
-        self.onEvent = onEvent
+        state.withLock {
+            $0.onConnect = onConnect
+            $0.onEvent = onEvent
+        }
     }
 
     /// nil when connected, else why socfwd cannot be reached ("connect: No such file or directory").
-    public var unreachableReason: String? { connected ? nil : downReason }
+    public var unreachableReason: String? { state.withLock { $0.link == nil ? $0.downReason : nil } }
+
+    /// socfwd's greeting on the current connection (nil while down).
+    public var hello: JSONValue? { state.withLock { $0.hello } }
 
     // MARK: - Calls
 
@@ -95,29 +112,20 @@ public actor ControlConnection {
     /// result to the HTTP client unchanged (a page of alerts) skip building
     /// and re-writing it.
     public func callRaw(_ method: String, params: [String: JSONValue] = [:]) async throws -> RawResult {
-        guard connected, let outgoing else { throw ControlError.unreachable(reason: downReason) }
-        let id = nextID
-        nextID += 1
+        let (link, reason) = state.withLock { ($0.link, $0.downReason) }
+        guard let link else { throw ControlError.unreachable(reason: reason) }
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         var request: [String: JSONValue] = ["id": .int(id), "method": .string(method)]
         if !params.isEmpty { request["params"] = .object(params) }
         var line = ByteBuffer(data: JSONValue.object(request).compactBytes)
         line.writeInteger(UInt8(ascii: "\n"))
-
-        let timeout = configuration.requestTimeout
-        return try await withCheckedThrowingContinuation { continuation in
-            let timer = Task { [weak self] in
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                await self?.finish(id: id, with: .failure(ControlError.timedOut(method: method, seconds: timeout.seconds)))
-            }
-            pending[id] = Pending(method: method, continuation: continuation, timeout: timer)
-            outgoing.yield(line)
+        let eventLoop = link.channel.eventLoop
+        let promise = eventLoop.makePromise(of: RawResult.self)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.requestTimeout)
+        eventLoop.execute {
+            link.replies.value.send(line, id: id, method: method, deadline: deadline, promise: promise)
         }
-    }
-
-    private func finish(id: Int64, with result: Result<RawResult, any Error>) {
-        guard let request = pending.removeValue(forKey: id) else { return }
-        request.timeout.cancel()
-        request.continuation.resume(with: result)
+        return try await promise.futureResult.get()
     }
 
     // MARK: - Connection loop
@@ -127,16 +135,14 @@ public actor ControlConnection {
         var delay = configuration.reconnectDelay.lowerBound
         while !Task.isCancelled {
             let reason: String
+            var wasConnected = false
             do {
-                try await connectAndServe()
+                wasConnected = try await connectAndServe()
                 reason = "socfwd closed the connection"
-            } catch let error as ControlError {
-                reason = Self.describe(error)
             } catch {
                 reason = Self.describe(error)
             }
             if Task.isCancelled { break }
-            let wasConnected = connected
             markDown(reason)
             if wasConnected {
                 delay = configuration.reconnectDelay.lowerBound
@@ -148,59 +154,70 @@ public actor ControlConnection {
         markDown("socfw-api is shutting down")
     }
 
-    private func connectAndServe() async throws {
-        let channel = try await ClientBootstrap(group: eventLoopGroup)
+    /// One connection, from connect to close. Returns whether socfwd's hello was accepted.
+    private func connectAndServe() async throws -> Bool {
+        let (lines, forward) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let backlog = LineBacklog()
+        let timeout = TimeAmount(configuration.requestTimeout)
+        let link = try await ClientBootstrap(group: eventLoopGroup)
             .connectTimeout(.seconds(2))
             .connect(unixDomainSocketPath: configuration.socketPath) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(NewlineFrameDecoder()))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let replies = ControlReplyHandler(timeout: timeout, backlog: backlog, forward: forward)
+                    try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(NewlineFrameDecoder()), replies)
+                    return Link(channel: channel, replies: NIOLoopBound(replies, eventLoop: channel.eventLoop))
                 }
             }
-        let helloTimeout = configuration.requestTimeout
-        try await channel.executeThenClose { inbound, outbound in
-            var lines = inbound.makeAsyncIterator()
-            // A socfwd that accepts but never greets must not hang us forever.
-            let watchdog = Task { [channel = channel.channel] in
-                guard (try? await Task.sleep(for: helloTimeout)) != nil else { return }
-                channel.close(promise: nil)
+        defer { link.channel.close(promise: nil) }
+        var iterator = lines.makeAsyncIterator()
+        // A socfwd that accepts but never greets must not hang us forever.
+        let watchdog = Task { [channel = link.channel] in
+            guard (try? await Task.sleep(for: configuration.requestTimeout)) != nil else { return }
+            channel.close(promise: nil)
+        }
+        let first = await iterator.next()
+        watchdog.cancel()
+        guard let first else { throw ControlError.unreachable(reason: "socfwd closed the connection before its hello") }
+        if backlog.release() { link.resumeReading() }
+        let hello = try acceptHello(first)
+        let (onConnect, onEvent) = state.withLock { s in
+            s.link = link
+            s.hello = hello
+            return (s.onConnect, s.onEvent)
+        }
+        logger.info("connected to socfwd", metadata: ["role": .string(configuration.role), "socket": .string(configuration.socketPath)])
+        let logger = self.logger
+        let setup = Task { [self] in
+            do {
+                try await onConnect(self)
+            } catch {
+                logger.error("setting up the control connection failed", metadata: ["error": .string(Self.describe(error))])
             }
-            let first = try await lines.next()
-            watchdog.cancel()
-            guard let first else { throw ControlError.unreachable(reason: "socfwd closed the connection before its hello") }
-            try acceptHello(first)
+        }
+        defer { setup.cancel() }
+        while let line = await iterator.next() {
+            await receive(line, onEvent: onEvent)
+            if backlog.release() { link.resumeReading() }
+        }
+        return true
+    }
 
-            let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
-            outgoing = continuation
-            connected = true
-            logger.info("connected to socfwd", metadata: ["role": .string(configuration.role), "socket": .string(configuration.socketPath)])
-            let onConnect = self.onConnect
-            let logger = self.logger
-            // Unstructured so that the read loop below stays on this actor
-            // (the inbound iterator cannot be sent to a child task); both
-            // end with the connection.
-            let writer = Task {
-                for await line in stream { try await outbound.write(line) }
-            }
-            let setup = Task { [self] in
-                do {
-                    try await onConnect(self)
-                } catch {
-                    logger.error("setting up the control connection failed", metadata: ["error": .string(Self.describe(error))])
-                }
-            }
-            defer {
-                continuation.finish()
-                writer.cancel()
-                setup.cancel()
-            }
-            while let line = try await lines.next() {
-                await receive(line)
-            }
+    /// A line that is no reply to a call in flight: an event, or an error about the connection.
+    private func receive(_ line: ByteBuffer, onEvent: EventHandler) async {
+        let parsed = line.withUnsafeReadableBytes { bytes in try? JSONText.parseObject(bytes, keepingRaw: "result") }
+        guard let (message, _) = parsed else {
+            logger.warning("socfwd sent a line that is not a JSON object", metadata: ["role": .string(configuration.role)])
+            return
+        }
+        if let event = message["event"]?.string {
+            await onEvent(event, message["data"] ?? .null)
+        } else if let error = message["error"] {
+            // An error with id null is about the connection itself; socfwd closes it next.
+            logger.warning("socfwd refused the connection", metadata: ["error": .string(error.compactText)])
         }
     }
 
-    private func acceptHello(_ line: ByteBuffer) throws {
+    private func acceptHello(_ line: ByteBuffer) throws -> JSONValue {
         guard let message = try? JSONValue(bytes: line.readableBytesView) else {
             throw ControlError.unreachable(reason: "socfwd's greeting is not JSON")
         }
@@ -215,42 +232,7 @@ public actor ControlConnection {
         guard data["protocol"]?.int == Self.protocolVersion else {
             throw ControlError.unreachable(reason: "socfwd speaks protocol \(data["protocol"]?.compactText ?? "?"), socfw-api speaks \(Self.protocolVersion)")
         }
-        hello = data
-    }
-
-    private func receive(_ line: ByteBuffer) async {
-        if let (id, result) = Self.plainReply(line) {
-            finish(id: id, with: .success(RawResult(bytes: result)))
-            return
-        }
-        // `result` is only validated here: the caller decides whether to build it.
-        let parsed = line.withUnsafeReadableBytes { bytes in
-            try? JSONText.parseObject(bytes, keepingRaw: "result")
-        }
-        guard let (message, rawResult) = parsed else {
-            logger.warning("socfwd sent a line that is not a JSON object", metadata: ["role": .string(configuration.role)])
-            return
-        }
-        if let event = message["event"]?.string {
-            await onEvent(event, message["data"] ?? .null)
-            return
-        }
-        guard let id = message["id"]?.int else {
-            // An error with id null is about the connection itself; socfwd closes it next.
-            if let error = message["error"] {
-                logger.warning("socfwd refused the connection", metadata: ["error": .string(error.compactText)])
-            }
-            return
-        }
-        if let error = message["error"] {
-            finish(id: id, with: .failure(ControlError.server(
-                code: error["code"]?.int ?? 0, message: error["message"]?.string ?? error.compactText)))
-        } else if let rawResult {
-            finish(id: id, with: .success(RawResult(bytes: line.getSlice(at: line.readerIndex + rawResult.lowerBound,
-                                                                         length: rawResult.count)!)))
-        } else {
-            finish(id: id, with: .success(RawResult(bytes: ByteBuffer(string: "null"))))
-        }
+        return data
     }
 
     /// socfwd writes every successful reply as `{"id":N,"result":VALUE}`,
@@ -288,16 +270,12 @@ public actor ControlConnection {
     }
 
     private func markDown(_ reason: String) {
-        connected = false
-        downReason = reason
-        hello = nil
-        outgoing?.finish()
-        outgoing = nil
-        for (_, request) in pending {
-            request.timeout.cancel()
-            request.continuation.resume(throwing: ControlError.connectionLost(method: request.method))
+        // The calls in flight fail in the handler when the channel goes inactive.
+        state.withLock { s in
+            s.link = nil
+            s.downReason = reason
+            s.hello = nil
         }
-        pending.removeAll()
     }
 
     static func describe(_ error: any Error) -> String {

@@ -71,17 +71,17 @@ public final class Socfwd: Service, Sendable {
 
     /// nil when socfwd answers; else why not.
     public func unreachableReason() async -> String? {
-        await requests.unreachableReason
+        requests.unreachableReason
     }
 
     public func run() async throws {
-        await requests.setHandlers(
+        requests.setHandlers(
             onConnect: { [weak self] _ in
                 self?.actorAccepted.withLock { $0 = true }
                 try await self?.refreshTokens()
             },
             onEvent: { _, _ in })
-        await subscription.setHandlers(
+        subscription.setHandlers(
             onConnect: { [weak self] connection in try await self?.subscribe(on: connection) },
             onEvent: { [weak self] event, data in await self?.handle(event: event, data: data) })
         await cancelWhenGracefulShutdown {
@@ -121,7 +121,7 @@ public final class Socfwd: Service, Sendable {
 
     private func refreshTokensPeriodically() async {
         while (try? await Task.sleep(for: Self.tokenRefreshInterval)) != nil {
-            guard await requests.unreachableReason == nil else { continue }
+            guard requests.unreachableReason == nil else { continue }
             do { try await refreshTokens() } catch {
                 logger.warning("refreshing tokens failed", metadata: ["error": .string(ControlConnection.describe(error))])
             }

@@ -110,8 +110,8 @@ struct Harness: Sendable {
     /// Waits until both control connections are up and the tokens are loaded.
     func waitUntilConnected() async throws {
         try await eventually("socfw-api connects to socfwd") {
-            let requests = await components.socfwd.requests.unreachableReason == nil
-            let subscription = await components.socfwd.subscription.unreachableReason == nil
+            let requests = components.socfwd.requests.unreachableReason == nil
+            let subscription = components.socfwd.subscription.unreachableReason == nil
             return requests && subscription && components.tokens.isLoaded && fake.subscriberCount > 0
         }
     }

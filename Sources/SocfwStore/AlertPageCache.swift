@@ -1,0 +1,84 @@
+import Synchronization
+
+/// The last pages of `alerts.list` socfwd wrote, each valid while the alert
+/// book's generation (`AlertBook.generation`: every new alert and every
+/// acknowledgement) is the one it was rendered at. Dashboards and SOC
+/// consoles poll the newest page every few seconds, many at once; while no
+/// alert arrives, each poll after the first costs a copy instead of a query
+/// and ~60 KB of rendering (100 alerts). The same idea as Elasticsearch's
+/// shard request cache, which is dropped at the next refresh that changed
+/// the shard.
+///
+/// Small and bounded: `capacity` pages, none over `maxPageBytes`, the least
+/// recently used replaced first.
+public final class AlertPageCache: Sendable {
+    public struct Page: Sendable, Equatable {
+        /// The `alerts` array's text.
+        public var text: [UInt8]
+        public var count: Int
+        public var lastID: Int64?
+
+        public init(text: [UInt8], count: Int, lastID: Int64?) {
+            self.text = text
+            self.count = count
+            self.lastID = lastID
+        }
+    }
+
+    private struct Entry {
+        var query: AlertQuery
+        var generation: UInt64
+        var page: Page
+        var used: UInt64
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        var tick: UInt64 = 0
+        var hits: UInt64 = 0
+        var misses: UInt64 = 0
+    }
+
+    public let capacity: Int
+    public let maxPageBytes: Int
+    private let state = Mutex(State())
+
+    public init(capacity: Int = 16, maxPageBytes: Int = 1 << 20) {
+        self.capacity = capacity
+        self.maxPageBytes = maxPageBytes
+    }
+
+    /// The page for `query` rendered at `generation`, if kept.
+    public func page(for query: AlertQuery, generation: UInt64) -> Page? {
+        state.withLock { s in
+            s.tick &+= 1
+            guard let i = s.entries.firstIndex(where: { $0.query == query }), s.entries[i].generation == generation else {
+                s.misses &+= 1
+                return nil
+            }
+            s.hits &+= 1
+            s.entries[i].used = s.tick
+            return s.entries[i].page
+        }
+    }
+
+    /// Keeps `page`, rendered for `query` after reading `generation`.
+    public func store(_ page: Page, for query: AlertQuery, generation: UInt64) {
+        guard page.text.count <= maxPageBytes else { return }
+        state.withLock { s in
+            s.tick &+= 1
+            let entry = Entry(query: query, generation: generation, page: page, used: s.tick)
+            if let i = s.entries.firstIndex(where: { $0.query == query }) {
+                // A page rendered at an older generation never replaces a newer one.
+                if s.entries[i].generation <= generation { s.entries[i] = entry }
+            } else if s.entries.count < capacity {
+                s.entries.append(entry)
+            } else if let oldest = s.entries.indices.min(by: { s.entries[$0].used < s.entries[$1].used }) {
+                s.entries[oldest] = entry
+            }
+        }
+    }
+
+    /// Lookups answered from a kept page, and the rest.
+    public var counts: (hits: UInt64, misses: UInt64) { state.withLock { ($0.hits, $0.misses) } }
+}
