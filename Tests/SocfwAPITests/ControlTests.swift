@@ -4,6 +4,7 @@ import Logging
 import HummingbirdTesting
 import Testing
 import SocfwAPI
+import Synchronization
 
 @Suite struct ControlTests {
     @Test func socfwdErrorsMapToHTTPStatuses() async throws {
@@ -131,6 +132,59 @@ import SocfwAPI
                 return response.status == .serviceUnavailable && detail.contains("no tokens.list")
             }
         }
+        await fake.stop()
+    }
+}
+
+/// The control connection itself, without the HTTP server.
+@Suite struct ControlConnectionTests {
+    /// Events socfwd pushes while socfw-api is busy with one wait in the
+    /// connection, not in memory: past `LineBacklog.limit` unhandled lines
+    /// it stops reading (socfwd sees a full socket; it drops subscribers
+    /// that stay that way). Once the handler goes on, every event arrives,
+    /// in order.
+    @Test func eventsWaitInTheSocketWhileTheHandlerIsBusyAndNoneIsLost() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fake = FakeSocfwd(directory: directory)
+        try await fake.start()
+        let connection = ControlConnection(configuration: .init(socketPath: fake.socketPath, role: "subscription"),
+                                           logger: Logger(label: "test"))
+        let gate = Mutex(false)
+        let received = Mutex<[Int64]>([])
+        connection.setHandlers(
+            onConnect: { c in _ = try await c.call("subscribe", params: ["topics": ["alerts"]]) },
+            onEvent: { _, data in
+                received.withLock { $0.append(data["n"]?.int ?? -1) }
+                while !gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+            })
+        let running = Task { await connection.run() }
+        defer { running.cancel() }
+        try await eventually("subscribed") { fake.subscriberCount == 1 }
+
+        let total = 3_000
+        let emitted = Atomic<Int>(0)
+        // ~100 bytes an event: 300 KB, more than the socket and the backlog hold.
+        let emitter = Task {
+            for n in 0..<total {
+                await fake.emit("alert", ["n": .int(Int64(n)), "pad": .string(String(repeating: "x", count: 64))])
+                emitted.add(1, ordering: .relaxed)
+            }
+        }
+        // The handler holds the first event: the rest pile up until reading stops.
+        var last = -1
+        while emitted.load(ordering: .relaxed) != last {
+            last = emitted.load(ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(last < total, "socfw-api read every event while its handler was busy: nothing held them back")
+        #expect(received.withLock { $0.count } == 1)
+
+        gate.withLock { $0 = true }
+        await emitter.value
+        try await eventually("every event handled") { received.withLock { $0.count } == total }
+        #expect(received.withLock { $0 } == Array(0..<Int64(total)))
+        running.cancel()
         await fake.stop()
     }
 }
