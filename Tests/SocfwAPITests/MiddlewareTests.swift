@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -80,6 +81,24 @@ import SocfwAPI
 }
 
 @Suite struct RequestLogTests {
+    /// The duration field as printf's "%.2f" of the milliseconds wrote it.
+    @Test func durationsAreMillisecondsWithTwoDecimals() {
+        let cases: [(Duration, String)] = [
+            (.zero, "0.00"), (.nanoseconds(4_999), "0.00"), (.nanoseconds(5_000), "0.01"), (.microseconds(995), "1.00"),
+            (.microseconds(1_234), "1.23"), (.milliseconds(12) + .microseconds(345), "12.35"), (.seconds(3), "3000.00"),
+            (.seconds(86_400) + .microseconds(70), "86400000.07"),
+        ]
+        for (d, text) in cases { #expect(RequestLogMiddleware.milliseconds(d) == text, "\(d)") }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let d = Duration.nanoseconds(Int64.random(in: 0...50_000_000_000, using: &generator))
+            let printf = String(format: "%.2f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+            let ours = RequestLogMiddleware.milliseconds(d)
+            // Halfway cases round up here; printf rounds the binary double, either way.
+            if ours != printf { #expect(abs(Double(ours)! - Double(printf)!) <= 0.0100001, "\(d): \(ours) vs \(printf)") }
+        }
+    }
+
     @Test func eachRequestIsLoggedWithoutItsTokenOrQuery() async throws {
         let capture = LogCapture()
         try await withAPI(logger: capture.logger()) { (api: Harness) async throws in

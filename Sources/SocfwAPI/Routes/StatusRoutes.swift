@@ -10,9 +10,11 @@ struct StatusRoutes {
             .get("stats", use: stats)
     }
 
-    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+    /// As socfwd wrote it: parsing and writing it again was a sixth of the
+    /// route's time.
+    @Sendable func status(_ request: Request, context: APIRequestContext) async throws -> RawJSONResponse {
         try QueryReader(request, allowed: []).throwIfInvalid()
-        return JSONResponse(try await socfwd.answer("status"))
+        return RawJSONResponse(body: try await socfwd.answerRaw("status"))
     }
 
     @Sendable func stats(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
