@@ -9,8 +9,9 @@ import Synchronization
 /// shard request cache, which is dropped at the next refresh that changed
 /// the shard.
 ///
-/// Small and bounded: `capacity` pages, none over `maxPageBytes`, the least
-/// recently used replaced first.
+/// Small and bounded: at most `capacity` pages and `maxBytes` of text in
+/// all (a page over a quarter of that is not kept), the least recently
+/// used dropped first.
 public final class AlertPageCache: Sendable {
     public struct Page: Sendable, Equatable {
         /// The `alerts` array's text.
@@ -35,18 +36,22 @@ public final class AlertPageCache: Sendable {
     private struct State {
         var entries: [Entry] = []
         var tick: UInt64 = 0
+        var bytes = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
     }
 
     public let capacity: Int
-    public let maxPageBytes: Int
+    public let maxBytes: Int
     private let state = Mutex(State())
 
-    public init(capacity: Int = 16, maxPageBytes: Int = 1 << 20) {
+    public init(capacity: Int = 16, maxBytes: Int = 4 << 20) {
         self.capacity = capacity
-        self.maxPageBytes = maxPageBytes
+        self.maxBytes = maxBytes
     }
+
+    /// The largest page kept.
+    public var maxPageBytes: Int { maxBytes / 4 }
 
     /// The page for `query` rendered at `generation`, if kept.
     public func page(for query: AlertQuery, generation: UInt64) -> Page? {
@@ -67,17 +72,24 @@ public final class AlertPageCache: Sendable {
         guard page.text.count <= maxPageBytes else { return }
         state.withLock { s in
             s.tick &+= 1
-            let entry = Entry(query: query, generation: generation, page: page, used: s.tick)
             if let i = s.entries.firstIndex(where: { $0.query == query }) {
                 // A page rendered at an older generation never replaces a newer one.
-                if s.entries[i].generation <= generation { s.entries[i] = entry }
-            } else if s.entries.count < capacity {
-                s.entries.append(entry)
-            } else if let oldest = s.entries.indices.min(by: { s.entries[$0].used < s.entries[$1].used }) {
-                s.entries[oldest] = entry
+                guard s.entries[i].generation <= generation else { return }
+                s.bytes -= s.entries[i].page.text.count
+                s.entries.remove(at: i)
             }
+            while !s.entries.isEmpty && (s.entries.count >= capacity || s.bytes + page.text.count > maxBytes) {
+                let oldest = s.entries.indices.min { s.entries[$0].used < s.entries[$1].used }!
+                s.bytes -= s.entries[oldest].page.text.count
+                s.entries.remove(at: oldest)
+            }
+            s.entries.append(Entry(query: query, generation: generation, page: page, used: s.tick))
+            s.bytes += page.text.count
         }
     }
+
+    /// Pages kept and their text's size.
+    public var size: (pages: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
 
     /// Lookups answered from a kept page, and the rest.
     public var counts: (hits: UInt64, misses: UInt64) { state.withLock { ($0.hits, $0.misses) } }

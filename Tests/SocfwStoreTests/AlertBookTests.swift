@@ -175,7 +175,7 @@ extension AlertBookTests {
     @Test func aPageIsKeptUntilTheNextAlertOrAcknowledgement() throws {
         try withTemporaryDirectory { dir in
             let (_, writer, book) = try attachedBook(dir)
-            let cache = AlertPageCache(capacity: 2, maxPageBytes: 64)
+            let cache = AlertPageCache(capacity: 2, maxBytes: 256)
             for i in 1...3 { book.append(alert(i)) }
             let newest = AlertQuery(limit: 2)
             var g = book.generation
@@ -203,7 +203,18 @@ extension AlertBookTests {
             #expect(cache.page(for: newest, generation: g) == nil && cache.page(for: a, generation: g) != nil)
             let big = AlertQuery(limit: 100, severity: 2)
             cache.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 65), count: 1, lastID: 1), for: big, generation: g)
-            #expect(cache.page(for: big, generation: g) == nil)
+            #expect(cache.page(for: big, generation: g) == nil, "over a quarter of the cache")
+            // Bytes bound the cache too: two pages of 64 fit in 256 with a small one, a third does not.
+            let wide = (1...3).map { AlertQuery(limit: 100 + $0) }
+            let c2 = AlertPageCache(capacity: 16, maxBytes: 256)
+            for q in wide { c2.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 64), count: 1, lastID: 1), for: q, generation: g) }
+            #expect(c2.size.pages == 3 && c2.size.bytes == 192)
+            c2.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 64), count: 1, lastID: 1), for: AlertQuery(limit: 7), generation: g)
+            c2.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 64), count: 1, lastID: 1), for: AlertQuery(limit: 8), generation: g)
+            #expect(c2.size == (4, 256) && c2.page(for: wide[0], generation: g) == nil, "the least recently used went")
+            // The same query again replaces its page, it does not add one.
+            c2.store(AlertPageCache.Page(text: Array(repeating: 0x20, count: 10), count: 1, lastID: 1), for: AlertQuery(limit: 8), generation: g)
+            #expect(c2.size == (4, 202))
             writer.flush()
         }
     }
