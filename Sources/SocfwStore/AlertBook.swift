@@ -172,7 +172,12 @@ public final class AlertBook: Sendable {
             let acknowledged = record
             state.withLock { $0.pendingAcks[id] = acknowledged }
             let queued = writer.enqueue(.custom { [self] store in
-                defer { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
+                defer {
+                    _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) }
+                    // Written, the row answers from now on; if the write failed,
+                    // listings change back, and kept pages must not hide that.
+                    changes.add(1, ordering: .releasing)
+                }
                 _ = try store.acknowledgeAlert(id: id, by: actor, at: time)
             })
             if !queued { _ = state.withLock { $0.pendingAcks.removeValue(forKey: id) } }
