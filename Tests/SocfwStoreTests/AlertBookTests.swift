@@ -111,10 +111,13 @@ extension AlertBookTests {
     /// acknowledgements as records.
     @Test func visitingAPageAgreesWithTheDatabase() throws {
         try withTemporaryDirectory { dir in
-            let (store, writer, book) = try attachedBook(dir)
-            for i in 1...12 { book.append(alert(i)) }
-            book.append(AlertRecord(timestamp: 99, source: "anomaly", severity: 3, title: "quote \" é \u{1}", message: "no ids"))
+            let (store, writer, first) = try attachedBook(dir)
+            for i in 1...12 { first.append(alert(i)) }
+            first.append(AlertRecord(timestamp: 99, source: "anomaly", severity: 3, title: "quote \" é \u{1}", message: "no ids"))
             writer.flush()
+            // After a restart: the ring is empty, every page comes from the database.
+            let book = AlertBook(capacity: 1_000)
+            try book.attach(store: store, writer: writer)
             for q in [AlertQuery(limit: 100), AlertQuery(limit: 5), AlertQuery(limit: 4, beforeID: 12),
                       AlertQuery(limit: 100, source: "anomaly"), AlertQuery(limit: 100, openOnly: true)] {
                 var ids: [Int64] = []
@@ -159,6 +162,58 @@ extension AlertBookTests {
             }
             writer.flush()
             #expect(missed.load(ordering: .relaxed) == 0)
+        }
+    }
+}
+
+extension AlertBookTests {
+    /// Pages answered from the ring (recent alerts) and from the database
+    /// (older ones, or after a restart) are the same pages: random filters,
+    /// cursors and limits over 300 alerts, a third acknowledged, a ring of
+    /// 64, compared with the database's own answer.
+    @Test func theRingAndTheDatabaseGiveTheSamePages() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SocfwStore(path: dir + "/socfw.db", durableCommits: false)
+            let writer = StoreWriter(store: store)
+            var generator = SystemRandomNumberGenerator()
+            func randomQuery(top: Int64) -> AlertQuery {
+                AlertQuery(limit: [1, 2, 5, 10, 50, 100, 400].randomElement(using: &generator)!,
+                           beforeID: Bool.random(using: &generator) ? Int64.random(in: 1...(top + 5), using: &generator) : nil,
+                           openOnly: Int.random(in: 0..<3, using: &generator) == 0,
+                           severity: Int.random(in: 0..<4, using: &generator) == 0 ? Int.random(in: 1...3, using: &generator) : nil,
+                           source: Int.random(in: 0..<4, using: &generator) == 0 ? ["detector", "signature", "rule"].randomElement(using: &generator) : nil,
+                           address: Int.random(in: 0..<5, using: &generator) == 0 ? "2001:db8::5" : nil)
+            }
+            func check(_ book: AlertBook, top: Int64, _ what: String) throws -> (ring: Int, rows: Int) {
+                var (ring, rows) = (0, 0)
+                for _ in 0..<300 {
+                    let q = randomQuery(top: top)
+                    var ids: [Int64] = []
+                    var fromRows = 0
+                    _ = try book.visit(q, record: { ids.append($0.id) }, row: { ids.append($0.id); fromRows += 1 })
+                    #expect(ids == (try store.alerts(q).map(\.id)), "\(what): \(q)")
+                    if fromRows == 0 { ring += 1 } else { rows += 1 }
+                }
+                return (ring, rows)
+            }
+            let book = AlertBook(capacity: 64)
+            try book.attach(store: store, writer: writer)
+            for i in 1...300 {
+                let a = book.append(alert(i, source: ["detector", "signature", "rule"][i % 3], severity: 1 + i % 3,
+                                          src: i % 7 == 0 ? "2001:db8::5" : "192.0.2.1"))
+                if i % 3 == 0 { _ = book.acknowledge(id: a.id, by: "uid:0", at: 1) }
+            }
+            writer.flush()
+            let running = try check(book, top: 300, "running")
+            #expect(running.ring > 30 && running.rows > 30, "both ways were taken: \(running)")
+            #expect(try book.list(AlertQuery(limit: 64)).count == 64)
+
+            // After a restart the ring starts empty; newer alerts join it.
+            let again = AlertBook(capacity: 64)
+            try again.attach(store: store, writer: writer)
+            for i in 301...320 { again.append(alert(i)) }
+            writer.flush()
+            _ = try check(again, top: 320, "restarted")
         }
     }
 }
