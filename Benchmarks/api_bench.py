@@ -14,7 +14,7 @@ and measures in the same run:
     until the next alert or acknowledgement (Docs/api.md): while alerts
     keep arriving (every one invalidates the kept page), and with every
     request asking for a different page (random cursors over 2,000 alerts:
-    each one is queried and rendered);
+    each one rendered, from socfwd's ring of recent alerts);
   * alert-to-WebSocket latency: a WebSocket client subscribed to `alerts`
     while N alerting datagrams cross the firewall; for each alert, the
     time from its timestamp in socfwd (the packet's arrival) to its receipt
