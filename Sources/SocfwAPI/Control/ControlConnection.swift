@@ -156,7 +156,7 @@ public final class ControlConnection: Sendable {
 
     /// One connection, from connect to close. Returns whether socfwd's hello was accepted.
     private func connectAndServe() async throws -> Bool {
-        let (lines, forward) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let (lines, forward) = AsyncStream.makeStream(of: ControlLine.self)
         let backlog = LineBacklog()
         let timeout = TimeAmount(configuration.requestTimeout)
         let link = try await ClientBootstrap(group: eventLoopGroup)
@@ -203,9 +203,8 @@ public final class ControlConnection: Sendable {
     }
 
     /// A line that is no reply to a call in flight: an event, or an error about the connection.
-    private func receive(_ line: ByteBuffer, onEvent: EventHandler) async {
-        let parsed = line.withUnsafeReadableBytes { bytes in try? JSONText.parseObject(bytes, keepingRaw: "result") }
-        guard let (message, _) = parsed else {
+    private func receive(_ line: ControlLine, onEvent: EventHandler) async {
+        guard case let .message(message) = line else {
             logger.warning("socfwd sent a line that is not a JSON object", metadata: ["role": .string(configuration.role)])
             return
         }
@@ -217,8 +216,8 @@ public final class ControlConnection: Sendable {
         }
     }
 
-    private func acceptHello(_ line: ByteBuffer) throws -> JSONValue {
-        guard let message = try? JSONValue(bytes: line.readableBytesView) else {
+    private func acceptHello(_ line: ControlLine) throws -> JSONValue {
+        guard case let .message(message) = line else {
             throw ControlError.unreachable(reason: "socfwd's greeting is not JSON")
         }
         // A peer refused at connect (permissions, too many clients) gets an error instead of hello.

@@ -30,11 +30,11 @@ final class ControlReplyHandler: ChannelDuplexHandler {
     /// The request timeout, for the error message.
     private let timeoutSeconds: Double
     private let backlog: LineBacklog
-    private let forward: AsyncStream<ByteBuffer>.Continuation
+    private let forward: AsyncStream<ControlLine>.Continuation
     /// A read the pipeline asked for while the backlog was full.
     private var readHeld = false
 
-    init(timeout: TimeAmount, backlog: LineBacklog, forward: AsyncStream<ByteBuffer>.Continuation) {
+    init(timeout: TimeAmount, backlog: LineBacklog, forward: AsyncStream<ControlLine>.Continuation) {
         self.sweepInterval = Self.sweepInterval(for: timeout)
         self.timeoutSeconds = Double(timeout.nanoseconds) / 1e9
         self.backlog = backlog
@@ -117,9 +117,9 @@ final class ControlReplyHandler: ChannelDuplexHandler {
         // `result` is only validated here: the caller decides whether to build it.
         let parsed = line.withUnsafeReadableBytes { bytes in try? JSONText.parseObject(bytes, keepingRaw: "result") }
         guard let (message, rawResult) = parsed, message["event"] == nil, let id = message["id"]?.int else {
-            // Not a reply: run's loop logs or dispatches it.
+            // Not a reply: run's loop logs or dispatches it, parsed once here.
             backlog.add()
-            forward.yield(line)
+            forward.yield(parsed.map { .message(.object($0.0)) } ?? .notJSON)
             return
         }
         if let error = message["error"] {
@@ -147,6 +147,13 @@ final class ControlReplyHandler: ChannelDuplexHandler {
         readHeld = false
         context.read()
     }
+}
+
+/// A line that answers no call, as the handler hands it to `ControlConnection.run`.
+enum ControlLine: Sendable {
+    case message(JSONValue)
+    /// Not a JSON object.
+    case notJSON
 }
 
 /// How many forwarded lines `ControlConnection.run` has not handled yet:
