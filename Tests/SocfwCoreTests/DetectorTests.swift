@@ -109,6 +109,25 @@ struct ScanDetectorTests {
         #expect(h.detections.allSatisfy { $0.source != IPAddress(victim) })
     }
 
+    /// Found by CI (nmap -sS in the lab): a scan whose threshold is crossed
+    /// when the victim refuses a held probe was reported on that RST, so
+    /// the EVE line read victim → scanner. It reads as the probe went.
+    @Test("a scan counted on the victim's RST is reported scanner → victim, on the probed port")
+    func scanCountedOnAnAnswerReadsAsTheProbe() throws {
+        var config = DetectionConfig()
+        config.scan.ports = 3
+        var h = DetectorHarness(config)
+        for port in 1...3 {
+            let t = Int64(port) * 5 * ms
+            h.send(synPacket(scanner, victim, sport: 40000, dport: UInt16(port), stack: false), at: t)
+            h.send(tcpPacket(victim, scanner, sport: UInt16(port), dport: 40000, flags: 0x14, seq: 0, ack: 1001), at: t + ms)
+        }
+        let event = try #require(h.events.first { $0.detection?.kind == .scan })
+        #expect(event.detection?.source == IPAddress(scanner) && event.detection?.target == IPAddress(victim))
+        #expect(event.packet.source == IPAddress(scanner) && event.packet.destination == IPAddress(victim))
+        #expect(event.packet.sourcePort == 40000 && event.packet.destinationPort == 3)
+    }
+
     @Test("SYNs from the stack (connect scan) are named connect")
     func connectScan() {
         var h = DetectorHarness()

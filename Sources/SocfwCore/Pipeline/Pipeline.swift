@@ -212,6 +212,19 @@ public struct Pipeline {
         counters.events &+= n
     }
 
+    /// The packet a detection is reported on, as the probe went: a scan
+    /// counted when the target refused a held probe (its RST) is raised on
+    /// that answer, and its EVE line must still read source → target, on
+    /// the probed port.
+    @inline(__always)
+    static func asProbed(_ p: PacketSummary, for d: Detection) -> PacketSummary {
+        guard let target = d.target, p.source == target, p.destination == d.source else { return p }
+        var q = p
+        swap(&q.source, &q.destination)
+        swap(&q.sourcePort, &q.destinationPort)
+        return q
+    }
+
     /// TCP packets of a tracked flow that no signature can concern (bare
     /// ACKs, a direction nothing inspects) skip the inspector; blocked flows
     /// were dropped before this.
@@ -312,7 +325,7 @@ public struct Pipeline {
                 var n: UInt64 = 0
                 detectors!.takeRaised { d in
                     n &+= 1
-                    emit(Event.detected(d, packet: summary, timestampNanoseconds: timestampNanoseconds,
+                    emit(Event.detected(d, packet: Self.asProbed(summary, for: d), timestampNanoseconds: timestampNanoseconds,
                                         verdict: d.blocked ? .drop : .accept, flowState: flow?.state,
                                         flowID: flow?.flowID))
                 }
