@@ -24,9 +24,9 @@ public final class AlertBook: Sendable {
         func at(_ i: Int) -> AlertRecord { ring[(head + i) % ring.count] }
 
         /// `query`'s page from the ring alone, when the ring can answer it:
-        /// `limit` matches within `scanLimit` alerts from the cursor, or all
-        /// the matches there are (nothing older outside the ring). nil: ask
-        /// the database. The ring holds its alerts as they are now,
+        /// `limit` matches within 4 × `limit` (at least 1,024) alerts from
+        /// the cursor, or all the matches there are (nothing older outside
+        /// the ring). nil: ask the database (a sparse filter is its job). The ring holds its alerts as they are now,
         /// acknowledgements included, and in id order (binary search for
         /// the cursor).
         func ringPage(_ query: AlertQuery) -> [AlertRecord]? {
@@ -112,10 +112,10 @@ public final class AlertBook: Sendable {
         }
     }
 
-    /// The alerts `query` selects, newest first: the database's rows, with
-    /// the ring's alerts the writer has not written yet (always the newest:
-    /// it writes in order) and acknowledgements it has not written yet.
-    /// Costs the query plus the few unwritten alerts, not the whole ring.
+    /// The alerts `query` selects, newest first: from the ring when it holds
+    /// the whole page, else the database's rows with the ring's alerts the
+    /// writer has not written yet (always the newest: it writes in order)
+    /// and acknowledgements it has not written yet.
     public func list(_ query: AlertQuery) throws(StoreError) -> [AlertRecord] {
         var page: [AlertRecord] = []
         _ = try visit(query, record: { page.append($0) }, row: { page.append(AlertRecord($0)) })
