@@ -37,8 +37,6 @@ public final class AlertPageCache: Sendable {
         var entries: [Entry] = []
         var tick: UInt64 = 0
         var bytes = 0
-        var hits: UInt64 = 0
-        var misses: UInt64 = 0
     }
 
     public let capacity: Int
@@ -58,10 +56,8 @@ public final class AlertPageCache: Sendable {
         state.withLock { s in
             s.tick &+= 1
             guard let i = s.entries.firstIndex(where: { $0.query == query }), s.entries[i].generation == generation else {
-                s.misses &+= 1
                 return nil
             }
-            s.hits &+= 1
             s.entries[i].used = s.tick
             return s.entries[i].page
         }
@@ -90,7 +86,4 @@ public final class AlertPageCache: Sendable {
 
     /// Pages kept and their text's size.
     public var size: (pages: Int, bytes: Int) { state.withLock { ($0.entries.count, $0.bytes) } }
-
-    /// Lookups answered from a kept page, and the rest.
-    public var counts: (hits: UInt64, misses: UInt64) { state.withLock { ($0.hits, $0.misses) } }
 }

@@ -41,7 +41,7 @@ import Synchronization
     @Test func whileSocfwdIsDownRoutesAnswer503AndRecoverByThemselves() async throws {
         try await withAPI { (api: Harness) async throws in
             await api.fake.stop()
-            try await eventually("socfw-api notices socfwd is gone") { await api.components.socfwd.unreachableReason() != nil }
+            try await eventually("socfw-api notices socfwd is gone") { api.components.socfwd.unreachableReason() != nil }
             let down = try await api.get("/api/v1/status")
             #expect(down.status == .serviceUnavailable)
             #expect(down.headers[.contentType] == "application/problem+json")

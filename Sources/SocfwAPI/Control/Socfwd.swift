@@ -70,7 +70,7 @@ public final class Socfwd: Service, Sendable {
     }
 
     /// nil when socfwd answers; else why not.
-    public func unreachableReason() async -> String? {
+    public func unreachableReason() -> String? {
         requests.unreachableReason
     }
 

@@ -25,7 +25,7 @@ struct Readiness {
     func evaluate() async -> [ReadinessCheck] {
         var checks: [ReadinessCheck] = []
         var status: JSONValue?
-        if let reason = await socfwd.unreachableReason() {
+        if let reason = socfwd.unreachableReason() {
             checks.append(ReadinessCheck(name: "socfwd", ok: false, detail: "not reachable (\(reason))"))
         } else {
             do {
